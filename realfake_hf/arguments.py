@@ -1,0 +1,101 @@
+"""The one configuration system: argument dataclasses + ``TrainingArguments``, filled from a YAML file whose
+keys are exactly these fields, then from ``--key value`` overrides on the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from transformers import HfArgumentParser, TrainingArguments
+
+
+@dataclass
+class ModelArguments:
+    model_name: str = field(default="paper_cnn", metadata={"help": "Registered model name (realfake_hf.models.list_models())."})
+    image_size: int = field(default=32, metadata={"help": "Side of the square model input; images are resized to it."})
+    model_config_overrides: str | None = field(
+        default=None, metadata={"help": 'JSON object of model config fields, e.g. \'{"dropout": 0.2}\'.'}
+    )
+
+    def config_overrides(self) -> dict:
+        return json.loads(self.model_config_overrides) if self.model_config_overrides else {}
+
+
+@dataclass
+class DataArguments:
+    dataset_name: str = field(default="cifake", metadata={"help": "'cifake', a local dataset name, or a Hub dataset id."})
+    dataset_path: str | None = field(default=None, metadata={"help": "Explicit path (zip or folder); overrides the search."})
+    validation_fraction: float = field(default=0.1, metadata={"help": "Share of train held out for validation."})
+    split_seed: int = field(default=42, metadata={"help": "Seed of the stratified validation carve."})
+    drop_duplicates: bool = field(default=False, metadata={"help": "Drop repeated and test-leaked images from train."})
+    strict_data: bool = field(default=False, metadata={"help": "Fail on the first unreadable image instead of skipping it."})
+    label_map: str | None = field(default=None, metadata={"help": 'JSON folder/label -> real|fake, e.g. \'{"ai": "fake"}\'.'})
+    hflip_probability: float = field(default=0.0, metadata={"help": "Random horizontal flips in training (0 = none)."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of train."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of validation/test."})
+    evaluate_test: bool = field(default=True, metadata={"help": "After training, evaluate the best model on the test split."})
+    results_dir: str | None = field(default=None, metadata={"help": "Also copy metrics, figures and the model here."})
+
+    def __post_init__(self):
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        if not 0 <= self.hflip_probability <= 1:
+            raise ValueError(f"hflip_probability must be in [0, 1], got {self.hflip_probability}")
+
+
+def yaml_to_argv(path: str | Path) -> list[str]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Config file {path} does not exist (see configs/ for the shipped ones).")
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of argument names to values, got {type(values).__name__}.")
+    argv = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            argv += [f"--{key}", json.dumps(value)]
+        elif isinstance(value, list):
+            argv += [f"--{key}", *map(str, value)]
+        else:
+            argv += [f"--{key}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return argv
+
+
+def parse_arguments(argv: list[str] | None = None, default_config: str | None = None):
+    """``(ModelArguments, DataArguments, TrainingArguments)`` from ``--config FILE`` and overrides."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config = default_config
+    if "--config" in argv:
+        position = argv.index("--config")
+        config = argv[position + 1]
+        del argv[position : position + 2]
+    config_argv = yaml_to_argv(config) if config else []
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    parser.allow_abbrev = False  # a misspelt key must fail, not silently set the argument it abbreviates
+    try:
+        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=config_argv + argv)
+    except ValueError as error:
+        raise ValueError(f"{error}\n(config file: {config}; its keys must be argument names, see --help)") from error
+    return model_args, data_args, training_args, config
+
+
+@dataclass
+class EvaluationArguments:
+    model: str = field(metadata={"help": "Folder of a trained model (written by train.py)."})
+    dataset: str = field(default="cifake", metadata={"help": "'cifake', a dataset folder name, a path or a Hub id."})
+    split: str = field(default="test", metadata={"help": "Split to evaluate (an image folder has only 'test')."})
+    dataset_path: str | None = field(default=None, metadata={"help": "Explicit zip or folder for the dataset."})
+    label_map: str | None = field(default=None, metadata={"help": 'JSON folder/label -> real|fake, e.g. \'{"ai": "fake"}\'.'})
+    output_dir: str | None = field(default=None, metadata={"help": "Results folder (default MODEL/eval/DATASET-SPLIT)."})
+    batch_size: int = field(default=256, metadata={"help": "Images per forward pass."})
+    max_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of the split."})
+
+
+def parse_evaluation_arguments(argv: list[str] | None = None) -> EvaluationArguments:
+    (arguments,) = HfArgumentParser(EvaluationArguments).parse_args_into_dataclasses(args=argv)
+    return arguments

@@ -1,0 +1,73 @@
+"""From a dataset's ``image`` column to ``pixel_values`` tensors, decoding each image file once.
+
+``with_model_inputs`` converts every image (``images.to_rgb`` + ``images.resize_to_square``) once with a
+cached ``Dataset.map`` into raw ``uint8`` bytes; the per-batch transform then only joins bytes into one
+tensor, normalises and (for training) flips. Raw bytes, not an ``Array3D`` column: ``set_transform`` hands
+batches over as Python objects, and one ``bytes`` per image is cheap where nested lists are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from datasets import Dataset, Features, Image, Value
+
+from .images import pixels_for_model
+
+PIXELS = "pixels"
+
+
+def _convert_batch(batch: dict, size: int) -> dict:
+    return {PIXELS: [pixels_for_model(image["bytes"], size, name) for image, name in zip(batch["image"], batch["file_name"])]}
+
+
+def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hflip_probability: float = 0.5,
+                      mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.5, 0.5, 0.5)) -> Dataset:
+    """``dataset`` with ``pixel_values`` (float, normalised) and ``labels``, in the same row order."""
+    converted = dataset.cast_column("image", Image(decode=False)).map(
+        _convert_batch,
+        batched=True,
+        batch_size=500,
+        fn_kwargs={"size": image_size},
+        remove_columns=[c for c in dataset.column_names if c != "label"],
+        features=Features({"label": dataset.features["label"], PIXELS: Value("binary")}),
+        desc=f"decoding images to {image_size}x{image_size}",
+    )
+    converted.set_transform(PixelTransform(image_size, train, hflip_probability, tuple(mean), tuple(std)))
+    return converted
+
+
+@dataclass(frozen=True)
+class PixelTransform:
+    """Batch of raw ``uint8`` HWC bytes -> normalised NCHW float tensor (+ random horizontal flip in training)."""
+
+    image_size: int
+    train: bool = False
+    hflip_probability: float = 0.5
+    mean: tuple[float, ...] = (0.5, 0.5, 0.5)
+    std: tuple[float, ...] = (0.5, 0.5, 0.5)
+
+    def __call__(self, batch: dict) -> dict:
+        size = self.image_size
+        raw = np.frombuffer(b"".join(batch[PIXELS]), dtype=np.uint8).reshape(-1, size, size, 3)
+        pixels = torch.from_numpy(raw.copy()).permute(0, 3, 1, 2).float().div_(255.0)
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        pixels = (pixels - mean) / std
+        if self.train and self.hflip_probability > 0:
+            flip = torch.rand(len(pixels)) < self.hflip_probability
+            pixels[flip] = pixels[flip].flip(-1)
+        output = {"pixel_values": pixels}
+        if "label" in batch:
+            output["labels"] = torch.as_tensor(batch["label"])
+        return output
+
+
+def collate_pixels(examples: list[dict]) -> dict:
+    batch = {"pixel_values": torch.stack([example["pixel_values"] for example in examples])}
+    if "labels" in examples[0]:
+        batch["labels"] = torch.stack([torch.as_tensor(example["labels"]) for example in examples])
+    return batch

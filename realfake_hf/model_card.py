@@ -1,0 +1,156 @@
+"""Model cards generated from result files (never written by hand), with a ``model-index`` for the Hub.
+
+``write_model_card(RUN_DIR)`` writes ``RUN_DIR/README.md`` for one trained model (what ``push_to_hub`` uploads);
+``python -m realfake_hf.model_card`` writes the project's ``model_card.md`` from every ``results/*/`` run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+TEST_METRICS = Path("eval/test/metrics.json")
+HUB_METRICS = {"accuracy": "accuracy", "roc_auc": "roc_auc", "f1": "f1", "average_precision": "average_precision"}
+
+INTENDED_USE = """\
+Research on how neural networks tell real photographs from AI-generated images, and why: a baseline to
+reproduce Bird & Lotfi (IEEE Access 2024) and to compare, explain and stress-test other detectors.
+Not for deciding whether a particular image is authentic: a verdict of this model is not evidence."""
+
+LIMITATIONS = """\
+- Trained on CIFAKE only: 32x32 images, real = CIFAR-10, fake = Stable Diffusion v1.4 pictures of the same ten
+  classes. Accuracy on CIFAKE's test split says nothing yet about other generators, other content or other
+  image sizes; see the cross-dataset results of this project before trusting it anywhere else.
+- Every input is resized as a whole to the model's square input (see README, 'How images become model input'),
+  so a large photograph loses the fine detail where generator traces often are.
+- p(fake) is a score, not a calibrated probability outside CIFAKE (see ECE and reliability diagrams)."""
+
+ETHICS = """\
+A real photograph flagged as fake can discredit a witness, a journalist or an artist; a fake passed as real can
+spread misinformation. Error rates differ by content class (table above): report them with any use, keep a
+human in the loop, and treat uncertain scores (p(fake) near 0.5) as 'undecided', not as a verdict."""
+
+CIFAKE_REFERENCE = """\
+Data: CIFAKE (Bird & Lotfi 2024, doi 10.1109/ACCESS.2024.3356122; real images from CIFAR-10, Krizhevsky &
+Hinton 2009), Kaggle `birdy654/cifake-real-and-ai-generated-synthetic-images`: 100,000 training images
+(10% held out, stratified by label and class, for validation and model selection) and the official
+20,000-image test split, used once, for the numbers here."""
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def _result_row(name: str, metrics: dict, run: dict) -> str:
+    low, high = metrics["accuracy_ci95"]
+    machine = run.get("machine", {})
+    wall = run.get("wall_time_s")
+    return (
+        f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
+        f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {run.get('parameters', 'n/a'):,} "
+        f"| {'n/a' if wall is None else f'{wall / 60:.1f} min'} ({machine.get('device', '?')}, {machine.get('cpu_cores', '?')} cores) |"
+    )
+
+
+RESULT_HEADER = (
+    "| model | test accuracy [95% CI] | ROC-AUC | F1 (fake) | ECE (15 bins) | parameters | training wall time |\n"
+    "|---|---|---|---|---|---|---|"
+)
+
+
+def _per_content_table(metrics: dict) -> str:
+    lines = ["| content | n | accuracy | real judged fake (FPR) | fake judged real (FNR) |", "|---|---|---|---|---|"]
+    for content, row in metrics.get("per_content", {}).items():
+        lines.append(
+            f"| {content} | {row['n']} | {_percent(row['accuracy'])} | {_percent(row['false_positive_rate'])} "
+            f"| {_percent(row['false_negative_rate'])} |"
+        )
+    return "\n".join(lines)
+
+
+def _eval_results(name: str, metrics: dict) -> list[EvalResult]:
+    return [
+        EvalResult(
+            task_type="image-classification", task_name="Real vs AI-generated image detection",
+            dataset_type="cifake", dataset_name="CIFAKE", dataset_split="test",
+            metric_type=hub_name, metric_name=f"test {key}", metric_value=round(float(metrics[key]), 5),
+        )
+        for key, hub_name in HUB_METRICS.items()
+        if metrics.get(key) is not None
+    ]
+
+
+def build_card(runs: dict[str, Path], title: str) -> ModelCard:
+    """A card for the runs ``{name: run_dir}`` that have a test evaluation."""
+    rows, eval_results, details = [], [], []
+    for name, run_dir in runs.items():
+        metrics = _read_json(run_dir / TEST_METRICS)
+        if not metrics:
+            continue
+        run = _read_json(run_dir / "run_info.json")
+        rows.append(_result_row(name, metrics, run))
+        eval_results += _eval_results(name, metrics)
+        details.append(
+            f"### {name}\n\nPer CIFAR-10 class on the test split (fake is the positive class):\n\n"
+            f"{_per_content_table(metrics)}\n\nMade by: `{run.get('command', 'n/a')}`, finished "
+            f"{run.get('finished_utc', '?')}, on {run.get('machine', {}).get('hostname_platform', '?')}.\n"
+        )
+    card_data = ModelCardData(
+        model_name=title, library_name="transformers", license="mit", pipeline_tag="image-classification",
+        tags=["image-classification", "ai-generated-image-detection", "cifake", "realfake-hf"],
+        datasets=["birdy654/cifake-real-and-ai-generated-synthetic-images"],
+        metrics=list(HUB_METRICS.values()), eval_results=eval_results or None,
+    )
+    body = "\n\n".join(
+        [
+            f"# {title}",
+            "Detectors of AI-generated images trained with [realfake-hf](README.md). Every number below is read "
+            "from the result files next to this card (`eval/test/metrics.json`, `run_info.json`); regenerate "
+            "with `python -m realfake_hf.model_card`.",
+            "## Results on the CIFAKE test split (20,000 images)",
+            RESULT_HEADER + "\n" + "\n".join(rows) if rows else "No evaluated run yet.",
+            "The paper's CNN reached 92.98% (Bird & Lotfi 2024).",
+            *details,
+            "## Intended use\n\n" + INTENDED_USE,
+            "## Training data\n\n" + CIFAKE_REFERENCE,
+            "## Limitations\n\n" + LIMITATIONS,
+            "## Ethical considerations\n\n" + ETHICS,
+            "## How to use\n\n```python\nimport realfake_hf  # registers the model classes\n"
+            "from transformers import pipeline\n\ndetector = pipeline(\"image-classification\", model=\"MODEL_DIR\")\n"
+            "detector(\"photo.jpg\")  # [{'label': 'fake', 'score': ...}, {'label': 'real', 'score': ...}]\n```",
+        ]
+    )
+    return ModelCard(f"---\n{card_data.to_yaml()}\n---\n\n{body}\n")
+
+
+def write_model_card(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    path = run_dir / "README.md"
+    build_card({run_dir.name: run_dir}, f"realfake-hf {run_dir.name}").save(path)
+    return path
+
+
+def write_project_card(results_dir: str | Path = "results", path: str | Path = "model_card.md") -> Path:
+    results_dir = Path(results_dir)
+    runs = {run.name: run for run in sorted(results_dir.iterdir()) if (run / TEST_METRICS).exists()}
+    build_card(runs, "realfake-hf detectors").save(path)
+    return Path(path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--results_dir", default="results")
+    parser.add_argument("--output", default="model_card.md")
+    args = parser.parse_args(argv)
+    print(write_project_card(args.results_dir, args.output))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""What a result file must say about where it came from: command, machine, versions, wall time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shlex
+import sys
+
+import psutil
+
+
+def command_line() -> str:
+    return shlex.join([os.path.basename(sys.executable), *sys.argv]) if sys.argv else ""
+
+
+def machine() -> dict:
+    import torch
+    import transformers
+
+    info = {
+        "hostname_platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_cores": psutil.cpu_count(logical=True),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+    }
+    return info
+
+
+def run_info(wall_time_s: float | None = None, **extra) -> dict:
+    return {
+        "command": command_line(),
+        "finished_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": None if wall_time_s is None else round(wall_time_s, 1),
+        "machine": machine(),
+        **extra,
+    }

@@ -1,0 +1,173 @@
+"""Train a detector with the transformers ``Trainer`` (single CPU to multi-GPU through Accelerate)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+from sklearn.metrics import accuracy_score
+from transformers import Trainer, TrainingArguments, set_seed
+
+from .arguments import DataArguments, ModelArguments
+from .data import collate_pixels, load_detection_dataset, with_model_inputs
+from .evaluation import evaluate_split, seeded_subset
+from .history import CURVE_FILE, HISTORY_FILE, HistoryCallback
+from .model_card import write_model_card
+from .models import create_model, make_image_processor
+from .runinfo import run_info
+
+logger = logging.getLogger(__name__)
+
+RUN_INFO_FILE = "run_info.json"
+ARGS_FILE = "args.yaml"
+TEST_EVAL_DIR = "eval/test"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def find_resumable_checkpoint(output_dir: str | Path) -> str | None:
+    """Newest ``checkpoint-N`` that was completely written (the Trainer writes ``trainer_state.json`` last),
+    so a run killed in the middle of saving resumes from the checkpoint before."""
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return None
+    complete = [
+        (int(match.group(1)), path)
+        for path in output_dir.iterdir()
+        if (match := _CHECKPOINT.match(path.name)) and (path / "trainer_state.json").exists()
+    ]
+    return str(max(complete)[1]) if complete else None
+
+
+def compute_accuracy(eval_prediction) -> dict:
+    logits, labels = eval_prediction.predictions, eval_prediction.label_ids
+    return {"accuracy": float(accuracy_score(labels, np.argmax(logits, axis=-1)))}
+
+
+def configure_wandb(training_args: TrainingArguments) -> None:
+    """Offline by default (this project must run without a network): run files go under the output folder,
+    ``wandb sync OUTPUT_DIR/wandb/offline-run-*`` uploads them later. Set WANDB_MODE=online to stream."""
+    if "wandb" in (training_args.report_to or []):
+        os.environ.setdefault("WANDB_MODE", "offline")
+        os.environ.setdefault("WANDB_DIR", training_args.output_dir)
+        os.environ.setdefault("WANDB_PROJECT", "realfake-hf")
+        os.environ.setdefault("WANDB_SILENT", "true")
+        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+
+
+def _plain(value):
+    return value if isinstance(value, (str, int, float, bool, type(None), list, dict)) else str(value)
+
+
+def write_run_files(output_dir: Path, model_args, data_args, training_args, config: str | None, extra: dict) -> None:
+    arguments = {
+        "config": config,
+        "model": asdict(model_args),
+        "data": asdict(data_args),
+        "training": {key: _plain(value) for key, value in training_args.to_dict().items()},
+    }
+    (output_dir / ARGS_FILE).write_text(yaml.safe_dump(arguments, sort_keys=False))
+    (output_dir / RUN_INFO_FILE).write_text(json.dumps(run_info(**extra), indent=2))
+
+
+def copy_results(output_dir: Path, results_dir: Path) -> None:
+    """The small, committable part of a run: model weights and config, args, history, test evaluation."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for name in (ARGS_FILE, RUN_INFO_FILE, HISTORY_FILE, CURVE_FILE, "README.md"):
+        if (output_dir / name).exists():
+            shutil.copy2(output_dir / name, results_dir / name)
+    if (output_dir / TEST_EVAL_DIR).exists():
+        shutil.copytree(output_dir / TEST_EVAL_DIR, results_dir / TEST_EVAL_DIR, dirs_exist_ok=True)
+    model_dir = results_dir / "model"
+    model_dir.mkdir(exist_ok=True)
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
+        shutil.copy2(output_dir / name, model_dir / name)
+
+
+def train_detector(
+    model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments, config: str | None = None
+) -> dict:
+    """Train, keep the best checkpoint by validation accuracy, evaluate it on test; returns the metrics."""
+    start = time.perf_counter()
+    output_dir = Path(training_args.output_dir)
+    # The Trainer would drop the raw ``pixels`` column (not a forward() argument) before our transform sees it.
+    training_args.remove_unused_columns = False
+    configure_wandb(training_args)
+    resume_from = training_args.resume_from_checkpoint or find_resumable_checkpoint(output_dir)
+    if resume_from:
+        logger.warning("Resuming from %s", resume_from)
+    set_seed(training_args.seed)
+    logger.info("process %d/%d on %s", training_args.process_index, training_args.world_size, training_args.device)
+
+    with training_args.main_process_first(desc="dataset import"):
+        dataset = load_detection_dataset(
+            data_args.dataset_name, data_args.dataset_path, data_args.validation_fraction, data_args.split_seed,
+            data_args.drop_duplicates, data_args.strict_data, data_args.label_map,
+        )
+        if "train" not in dataset:
+            raise ValueError(f"{data_args.dataset_name} has no train split; it has {list(dataset)} (use evaluate.py).")
+        train_split = seeded_subset(dataset["train"], data_args.max_train_samples, training_args.seed)
+        eval_split = seeded_subset(dataset["validation"], data_args.max_eval_samples, training_args.seed)
+        size = model_args.image_size
+        train_pixels = with_model_inputs(train_split, size, train=True, hflip_probability=data_args.hflip_probability)
+        eval_pixels = with_model_inputs(eval_split, size)
+
+    model = create_model(model_args.model_name, image_size=size, **model_args.config_overrides())
+    processor = make_image_processor(size)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_pixels,
+        eval_dataset=eval_pixels,
+        data_collator=collate_pixels,
+        processing_class=processor,
+        compute_metrics=compute_accuracy,
+        callbacks=[HistoryCallback(title=f"{model_args.model_name} on {data_args.dataset_name}")],
+    )
+    train_result = trainer.train(resume_from_checkpoint=resume_from)
+    trainer.save_model()  # the best model when load_best_model_at_end, with the image processor
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics)
+    trainer.save_state()
+    # Its own prefix keeps this re-evaluation of the kept (best) model out of the per-epoch history.
+    validation = trainer.evaluate(metric_key_prefix="best_validation")
+    trainer.save_metrics("best_validation", validation)
+
+    metrics = {"train": train_result.metrics, "validation": validation}
+    if not trainer.is_world_process_zero():
+        return metrics
+    n_parameters = sum(p.numel() for p in model.parameters())
+    if data_args.evaluate_test and "test" in dataset:
+        test_split = seeded_subset(dataset["test"], data_args.max_eval_samples, training_args.seed)
+        metrics["test"] = evaluate_split(
+            trainer.model, processor, test_split, output_dir / TEST_EVAL_DIR,
+            title=f"{model_args.model_name} on {data_args.dataset_name} test",
+            batch_size=training_args.per_device_eval_batch_size,
+            model_dir=str(output_dir), dataset=data_args.dataset_name, dataset_split="test",
+        )
+    write_run_files(
+        output_dir, model_args, data_args, training_args, config,
+        {
+            "wall_time_s": time.perf_counter() - start,
+            "resumed_from": resume_from,
+            "world_size": training_args.world_size,
+            "parameters": n_parameters,
+            "train_images": len(train_split),
+            "validation_images": len(eval_split),
+            "best_checkpoint": trainer.state.best_model_checkpoint,
+            "train_images_per_second": train_result.metrics.get("train_samples_per_second"),
+            "argv": sys.argv,
+        },
+    )
+    write_model_card(output_dir)
+    if data_args.results_dir:
+        copy_results(output_dir, Path(data_args.results_dir))
+    return metrics

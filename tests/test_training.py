@@ -1,0 +1,129 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
+from realfake_hf.arguments import parse_arguments
+from realfake_hf.training import find_resumable_checkpoint
+
+ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def test_yaml_config_then_command_line_overrides():
+    model_args, data_args, training_args, config = parse_arguments(
+        ["--config", PAPER_CNN_CONFIG, "--num_train_epochs", "3", "--output_dir", "/tmp/x"]
+    )
+    assert config == PAPER_CNN_CONFIG and model_args.model_name == "paper_cnn"
+    assert training_args.num_train_epochs == 3 and training_args.eval_strategy == "epoch"
+    assert training_args.load_best_model_at_end and data_args.dataset_name == "cifake"
+
+
+def test_unknown_config_key_is_an_error(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("model_name: paper_cnn\nlearning_rat: 0.1\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        parse_arguments(["--config", str(config)])
+
+
+def test_training_writes_history_curve_metrics_and_card(trained_tiny_model):
+    run = trained_tiny_model
+    history = pd.read_csv(run / "history.csv")
+    assert list(history["epoch"]) == [1.0, 2.0]
+    assert history[["train_loss", "eval_loss", "eval_accuracy"]].notna().all().all()
+    assert (run / "learning_curve.png").stat().st_size > 10_000
+    metrics = json.loads((run / "eval/test/metrics.json").read_text())
+    for key in ("accuracy", "accuracy_ci95", "precision", "recall", "f1", "roc_auc", "average_precision", "ece_15",
+                "confusion_matrix", "per_content", "provenance"):
+        assert key in metrics
+    assert metrics["n"] == 60 and len(metrics["per_content"]) == 10
+    predictions = pd.read_csv(run / "eval/test/predictions.csv")
+    assert list(predictions.columns) == ["file_name", "label", "content", "p_fake"] and len(predictions) == 60
+    for figure in ("confusion_matrix.png", "reliability_diagram.png"):
+        assert (run / "eval/test" / figure).stat().st_size > 5_000
+    card = (run / "README.md").read_text()
+    front_matter = yaml.safe_load(card.split("---")[1])
+    index = front_matter["model-index"][0]["results"][0]
+    assert {m["type"] for m in index["metrics"]} >= {"accuracy", "roc_auc"}
+    assert index["metrics"][0]["value"] == pytest.approx(round(metrics["accuracy"], 5))
+    run_info = json.loads((run / "run_info.json").read_text())
+    assert run_info["wall_time_s"] > 0 and run_info["machine"]["cpu_cores"] >= 1
+    args = yaml.safe_load((run / "args.yaml").read_text())
+    assert args["model"]["model_name"] == "paper_cnn" and args["training"]["num_train_epochs"] == 2
+
+
+def test_evaluate_cli_on_a_second_dataset(trained_tiny_model, real_or_ai_dir, tmp_path):
+    out = tmp_path / "eval"
+    result = subprocess.run(
+        [sys.executable, "evaluate.py", "--model", str(trained_tiny_model), "--dataset", "real-or-ai",
+         "--dataset_path", str(real_or_ai_dir), "--split", "test", "--output_dir", str(out), "--max_samples", "40"],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n"] == 40 and set(metrics["per_content"]) <= {"city", "interior", "nature", "people"}
+    assert metrics["provenance"]["dataset"] == "real-or-ai"
+
+
+def _train_command(output_dir: Path, dataset: Path, *extra: str) -> list[str]:
+    return [sys.executable, "train.py", "--config", PAPER_CNN_CONFIG, *tiny_training_argv(output_dir, dataset), *extra]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
+    output_dir = tmp_path / "run"
+    command = _train_command(
+        output_dir, mini_cifake_zip, "--num_train_epochs", "20", "--save_strategy", "steps", "--save_steps", "5",
+        "--eval_strategy", "steps", "--eval_steps", "5", "--logging_strategy", "steps", "--logging_steps", "5",
+        "--evaluate_test", "false",
+    )
+    first = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not (output_dir / "checkpoint-10" / "trainer_state.json").exists():
+        assert first.poll() is None and time.time() < deadline, "first run ended before its second checkpoint"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    killed_at = find_resumable_checkpoint(output_dir)
+    steps_done = int(Path(killed_at).name.split("-")[1])
+    assert 10 <= steps_done < 280 and not (output_dir / "model.safetensors").exists()
+
+    second = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"Resuming from {killed_at}" in second.stderr
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    assert state["global_step"] == 280  # 20 epochs x 14 steps, none repeated, none skipped
+    history = pd.read_csv(output_dir / "history.csv")
+    assert history["step"].tolist() == list(range(5, 281, 5))  # the killed run's evaluations are kept
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_accelerate_launch_with_two_cpu_processes(tmp_path, mini_cifake_zip):
+    output_dir = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/cpu_2proc.yaml",
+        "--main_process_port", str(_free_port()), "train.py",
+    ] + _train_command(
+        output_dir, mini_cifake_zip, "--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--use_cpu", "true"
+    )[2:]
+    result = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "process 0/2" in result.stderr and "process 1/2" in result.stderr
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    assert state["global_step"] == 14  # 216 images / (2 processes x 8): each process saw half of each step
+    assert json.loads((output_dir / "run_info.json").read_text())["world_size"] == 2
+    assert len(list(output_dir.glob("*.safetensors"))) == 1 and (output_dir / "config.json").exists()
