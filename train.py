@@ -5,11 +5,12 @@ Re-running the same command after a crash resumes from the last complete checkpo
 """
 
 import logging
+from pathlib import Path
 
 from realfake_hf.arguments import parse_arguments
 from realfake_hf.training import train_detector
 
-DEFAULT_CONFIG = "configs/paper_cnn.yaml"
+DEFAULT_CONFIG = str(Path(__file__).resolve().parent / "configs" / "paper_cnn.yaml")
 
 if __name__ == "__main__":
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)

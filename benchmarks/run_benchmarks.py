@@ -48,59 +48,131 @@ def bench_import(dataset_path: str | None) -> dict:
     return runs
 
 
-def bench_training(steps: int, batch_size: int) -> dict:
+class _SteadyStateTimer:
+    """Times training steps after ``warmup`` steps, leaving out set-up and the first (allocator) steps."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.start, self.seconds = warmup, None, None
+
+    def step(self, step: int) -> None:
+        if step == self.warmup:
+            self.start = time.perf_counter()
+
+    def stop(self) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def bench_training(steps: int, batch_size: int, rounds: int = 3, warmup: int = 20) -> dict:
+    """Trainer vs plain loop, alternating for ``rounds`` rounds (this machine's speed drifts), medians reported."""
     import numpy as np
     import torch
-    from transformers import Trainer, TrainingArguments
+    from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from realfake_hf.data import collate_pixels, load_detection_dataset, with_model_inputs
     from realfake_hf.models import create_model
 
     train = load_detection_dataset("cifake")["train"].select(range(steps * batch_size))
     pixels = with_model_inputs(train, 32, train=False)
-    pixels[:8]  # decode-once cache built before timing
+    # The same tensors, decoded once into memory, for the simplest loop a person would write.
+    in_memory = collate_pixels(pixels.__getitems__(list(range(len(pixels)))))
+    inputs, labels = in_memory["pixel_values"], in_memory["labels"]
 
-    torch.manual_seed(0)
-    model = create_model("paper_cnn")
-    with tempfile.TemporaryDirectory() as output_dir:
-        args = TrainingArguments(
-            output_dir=output_dir, per_device_train_batch_size=batch_size, max_steps=steps, learning_rate=1e-3,
-            lr_scheduler_type="constant", save_strategy="no", eval_strategy="no", logging_strategy="no",
-            report_to="none", remove_unused_columns=False, disable_tqdm=True, dataloader_pin_memory=False,
-            use_cpu=True, max_grad_norm=1.0, seed=0,
-        )
-        trainer = Trainer(model=model, args=args, train_dataset=pixels, data_collator=collate_pixels)
-        start = time.perf_counter()
-        trainer.train()
-        trainer_seconds = time.perf_counter() - start
+    class Timing(TrainerCallback):
+        def __init__(self, timer):
+            self.timer = timer
 
-    # The same tensors, decoded once into memory, and the simplest loop a person would write.
-    batch = pixels[:]
-    inputs, labels = batch["pixel_values"], batch["labels"]
-    torch.manual_seed(0)
-    model = create_model("paper_cnn").train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
-    order = torch.randperm(len(inputs))
-    start = time.perf_counter()
-    for step in range(steps):
-        index = order[step * batch_size : (step + 1) * batch_size]
-        loss = model(pixel_values=inputs[index], labels=labels[index]).loss
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-    plain_seconds = time.perf_counter() - start
-    images = steps * batch_size
+        def on_step_end(self, args, state, control, **kwargs):
+            self.timer.step(state.global_step)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.timer.stop()
+
+    def trainer_run() -> float:
+        torch.manual_seed(0)
+        timer = _SteadyStateTimer(warmup)
+        with tempfile.TemporaryDirectory() as output_dir:
+            args = TrainingArguments(
+                output_dir=output_dir, per_device_train_batch_size=batch_size, max_steps=steps, learning_rate=1e-3,
+                lr_scheduler_type="constant", save_strategy="no", eval_strategy="no", logging_strategy="no",
+                report_to="none", remove_unused_columns=False, disable_tqdm=True, dataloader_pin_memory=False,
+                use_cpu=True, max_grad_norm=1.0, seed=0,
+            )
+            Trainer(
+                model=create_model("paper_cnn"), args=args, train_dataset=pixels, data_collator=collate_pixels,
+                callbacks=[Timing(timer)],
+            ).train()
+        return (steps - warmup) * batch_size / timer.seconds
+
+    def plain_run() -> float:
+        torch.manual_seed(0)
+        model = create_model("paper_cnn").train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+        order = torch.randperm(len(inputs))
+        timer = _SteadyStateTimer(warmup)
+        for step in range(steps):
+            timer.step(step)
+            index = order[step * batch_size : (step + 1) * batch_size]
+            loss = model(pixel_values=inputs[index], labels=labels[index]).loss
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+        timer.stop()
+        return (steps - warmup) * batch_size / timer.seconds
+
+    trainer_speeds, plain_speeds = [], []
+    for _ in range(rounds):
+        trainer_speeds.append(trainer_run())
+        plain_speeds.append(plain_run())
+    trainer_speed, plain_speed = float(np.median(trainer_speeds)), float(np.median(plain_speeds))
     return {
         "steps": steps,
+        "warmup_steps_excluded": warmup,
+        "rounds": rounds,
         "batch_size": batch_size,
-        "trainer_images_per_s": images / trainer_seconds,
-        "plain_loop_images_per_s": images / plain_seconds,
-        "ratio_trainer_to_plain": plain_seconds / trainer_seconds,
-        "estimated_epoch_minutes_90k": 90_000 / (images / trainer_seconds) / 60,
+        "trainer_images_per_s_each_round": trainer_speeds,
+        "plain_loop_images_per_s_each_round": plain_speeds,
+        "trainer_images_per_s": trainer_speed,
+        "plain_loop_images_per_s": plain_speed,
+        "ratio_trainer_to_plain": trainer_speed / plain_speed,
+        "estimated_epoch_minutes_90k": 90_000 / trainer_speed / 60,
         "torch_threads": torch.get_num_threads(),
-        "numpy": np.__version__,
     }
+
+
+def bench_layout(steps: int = 200, batch_size: int = 64, rounds: int = 3, warmup: int = 20) -> dict:
+    """Plain training steps of the paper CNN with NCHW vs channels-last input, alternating rounds."""
+    import numpy as np
+    import torch
+
+    from realfake_hf.data import collate_pixels, load_detection_dataset, with_model_inputs
+    from realfake_hf.models import create_model
+
+    pixels = with_model_inputs(load_detection_dataset("cifake")["train"].select(range(steps * batch_size)), 32)
+    batch = collate_pixels(pixels.__getitems__(list(range(len(pixels)))))
+    inputs, labels = batch["pixel_values"], batch["labels"]
+
+    def run(memory_format) -> float:
+        torch.manual_seed(0)
+        model = create_model("paper_cnn").train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        order = torch.randperm(len(inputs))
+        timer = _SteadyStateTimer(warmup)
+        for step in range(steps):
+            timer.step(step)
+            index = order[step * batch_size : (step + 1) * batch_size]
+            loss = model(pixel_values=inputs[index].contiguous(memory_format=memory_format), labels=labels[index]).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        timer.stop()
+        return (steps - warmup) * batch_size / timer.seconds
+
+    speeds = {"nchw": [], "channels_last": []}
+    for _ in range(rounds):
+        speeds["nchw"].append(run(torch.contiguous_format))
+        speeds["channels_last"].append(run(torch.channels_last))
+    return {name: {"each_round": values, "median": float(np.median(values))} for name, values in speeds.items()}
 
 
 def bench_evaluation(model_dir: str) -> dict:
@@ -128,7 +200,8 @@ def to_markdown(results: dict) -> str:
         "",
         f"Made by `{results['command']}` on {results['date']}.",
         f"Machine: {json.dumps(results['machine'])}.",
-        "Numbers are single runs on a shared 2-core machine; expect a few percent of noise.",
+        "This shared 2-core virtual machine's speed drifts a lot (up to 1.8x between rounds of the same loop, "
+        "see 'each round'), so comparisons alternate their two sides for several rounds and report medians.",
     ]
     if imp:
         lines += [
@@ -139,13 +212,27 @@ def to_markdown(results: dict) -> str:
         ]
     if train:
         lines += [
-            "", f"## Training throughput, paper CNN, batch {train['batch_size']}, {train['steps']} steps", "",
+            "", f"## Training throughput, paper CNN, batch {train['batch_size']}", "",
+            f"Each loop runs {train['steps']} steps, of which the first {train['warmup_steps_excluded']} are not timed; "
+            f"the two loops alternate for {train['rounds']} rounds and the medians are reported "
+            f"(per round, Trainer: {', '.join(f'{v:.0f}' for v in train['trainer_images_per_s_each_round'])}; "
+            f"plain: {', '.join(f'{v:.0f}' for v in train['plain_loop_images_per_s_each_round'])} images/s).", "",
             "| loop | images/s |", "|---|---|",
             f"| transformers Trainer over the datasets pipeline | {train['trainer_images_per_s']:.0f} |",
             f"| plain PyTorch loop over in-memory tensors | {train['plain_loop_images_per_s']:.0f} |",
             "", f"Ratio Trainer / plain loop: **{train['ratio_trainer_to_plain']:.3f}** (target >= 0.85). "
             f"One epoch of 90,000 training images through the Trainer: about "
             f"{train['estimated_epoch_minutes_90k']:.1f} min (without the per-epoch validation).",
+        ]
+    layout = results.get("layout")
+    if layout:
+        lines += [
+            "", "## Memory layout of the input batch (plain loop, paper CNN, batch 64)", "",
+            "| layout | images/s (median) | each round |", "|---|---|---|",
+            *(f"| {name} | {run['median']:.0f} | {', '.join(f'{v:.0f}' for v in run['each_round'])} |"
+              for name, run in layout.items()),
+            "", "`collate_pixels` hands every model channels-last batches because of this (a small gain here; "
+            "an earlier 3-round A/B through the Trainer gave 2157-2367 vs 1691-2268 images/s).",
         ]
     if evaluation:
         lines += [
@@ -162,8 +249,9 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "results/paper_cnn/model"), help="model folder for evaluation")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--only", choices=["import", "training", "evaluation"], action="append")
+    parser.add_argument("--only", choices=["import", "training", "layout", "evaluation"], action="append")
     parser.add_argument("--output", default=str(ROOT / "results/benchmarks"))
+    parser.add_argument("--markdown_only", action="store_true", help="rewrite the .md from the saved .json")
     args = parser.parse_args()
 
     from realfake_hf.runinfo import command_line, machine
@@ -171,14 +259,17 @@ def main() -> None:
     output = Path(args.output)
     json_path = output.with_suffix(".json")
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
-    chosen = args.only or ["import", "training", "evaluation"]
+    chosen = [] if args.markdown_only else args.only or ["import", "training", "layout", "evaluation"]
     if "import" in chosen:
         results["import"] = bench_import(args.dataset_path)
     if "training" in chosen:
         results["training"] = bench_training(args.steps, args.batch_size)
+    if "layout" in chosen:
+        results["layout"] = bench_layout()
     if "evaluation" in chosen:
         results["evaluation"] = bench_evaluation(args.model)
-    results.update(command=command_line(), date=time.strftime("%Y-%m-%d"), machine=machine())
+    if chosen:
+        results.update(command=command_line(), date=time.strftime("%Y-%m-%d"), machine=machine())
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(results, indent=2))
     output.with_suffix(".md").write_text(to_markdown(results))

@@ -16,6 +16,10 @@ from transformers import HfArgumentParser, TrainingArguments
 class ModelArguments:
     model_name: str = field(default="paper_cnn", metadata={"help": "Registered model name (realfake_hf.models.list_models())."})
     image_size: int = field(default=32, metadata={"help": "Side of the square model input; images are resized to it."})
+    pretrained_path: str | None = field(
+        default=None, metadata={"help": "Pretrained models: local folder or Hub id (default: the usual search)."}
+    )
+    freeze_backbone: bool = field(default=False, metadata={"help": "Pretrained models: train only the head (linear probe)."})
     model_config_overrides: str | None = field(
         default=None, metadata={"help": 'JSON object of model config fields, e.g. \'{"dropout": 0.2}\'.'}
     )

@@ -52,9 +52,10 @@ def _result_row(name: str, metrics: dict, run: dict) -> str:
     low, high = metrics["accuracy_ci95"]
     machine = run.get("machine", {})
     wall = run.get("wall_time_s")
+    parameters = run.get("parameters")
     return (
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
-        f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {run.get('parameters', 'n/a'):,} "
+        f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "
         f"| {'n/a' if wall is None else f'{wall / 60:.1f} min'} ({machine.get('device', '?')}, {machine.get('cpu_cores', '?')} cores) |"
     )
 
@@ -80,26 +81,55 @@ def _eval_results(name: str, metrics: dict) -> list[EvalResult]:
         EvalResult(
             task_type="image-classification", task_name="Real vs AI-generated image detection",
             dataset_type="cifake", dataset_name="CIFAKE", dataset_split="test",
-            metric_type=hub_name, metric_name=f"test {key}", metric_value=round(float(metrics[key]), 5),
+            metric_type=hub_name, metric_name=f"{name} test {key}", metric_value=round(float(metrics[key]), 5),
         )
         for key, hub_name in HUB_METRICS.items()
         if metrics.get(key) is not None
     ]
 
 
+def results_table(runs: dict[str, Path]) -> str:
+    rows = [
+        _result_row(name, _read_json(run_dir / TEST_METRICS), _read_json(run_dir / "run_info.json"))
+        for name, run_dir in runs.items()
+        if (run_dir / TEST_METRICS).exists()
+    ]
+    return RESULT_HEADER + "\n" + "\n".join(rows) if rows else "No evaluated run yet."
+
+
+def _other_evaluations(run_dir: Path) -> str:
+    """Rows for every evaluation of the run besides CIFAKE's test split (e.g. another real/fake dataset)."""
+    rows = []
+    for path in sorted(run_dir.glob("eval/*/metrics.json")):
+        if path.parent.name == TEST_METRICS.parent.name:
+            continue
+        metrics = _read_json(path)
+        low, high = metrics["accuracy_ci95"]
+        auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.3f}"
+        rows.append(
+            f"| {metrics['provenance'].get('dataset', path.parent.name)} | {metrics['n']} "
+            f"| {_percent(metrics['accuracy'])} [{100 * low:.1f}, {100 * high:.1f}] | {auc} "
+            f"| {_percent(metrics['false_positive_rate'])} | {_percent(metrics['false_negative_rate'])} |"
+        )
+    if not rows:
+        return ""
+    header = ("Other test sets (not seen in training):\n\n| dataset | n | accuracy [95% CI] | ROC-AUC "
+              "| real judged fake | fake judged real |\n|---|---|---|---|---|---|")
+    return header + "\n" + "\n".join(rows) + "\n"
+
+
 def build_card(runs: dict[str, Path], title: str) -> ModelCard:
     """A card for the runs ``{name: run_dir}`` that have a test evaluation."""
-    rows, eval_results, details = [], [], []
+    eval_results, details = [], []
     for name, run_dir in runs.items():
         metrics = _read_json(run_dir / TEST_METRICS)
         if not metrics:
             continue
         run = _read_json(run_dir / "run_info.json")
-        rows.append(_result_row(name, metrics, run))
         eval_results += _eval_results(name, metrics)
         details.append(
             f"### {name}\n\nPer CIFAR-10 class on the test split (fake is the positive class):\n\n"
-            f"{_per_content_table(metrics)}\n\nMade by: `{run.get('command', 'n/a')}`, finished "
+            f"{_per_content_table(metrics)}\n\n{_other_evaluations(run_dir)}\nMade by: `{run.get('command', 'n/a')}`, finished "
             f"{run.get('finished_utc', '?')}, on {run.get('machine', {}).get('hostname_platform', '?')}.\n"
         )
     card_data = ModelCardData(
@@ -115,7 +145,7 @@ def build_card(runs: dict[str, Path], title: str) -> ModelCard:
             "from the result files next to this card (`eval/test/metrics.json`, `run_info.json`); regenerate "
             "with `python -m realfake_hf.model_card`.",
             "## Results on the CIFAKE test split (20,000 images)",
-            RESULT_HEADER + "\n" + "\n".join(rows) if rows else "No evaluated run yet.",
+            results_table(runs),
             "The paper's CNN reached 92.98% (Bird & Lotfi 2024).",
             *details,
             "## Intended use\n\n" + INTENDED_USE,
@@ -137,19 +167,40 @@ def write_model_card(run_dir: str | Path) -> Path:
     return path
 
 
+README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+
+
+def evaluated_runs(results_dir: str | Path) -> dict[str, Path]:
+    return {run.name: run for run in sorted(Path(results_dir).iterdir()) if (run / TEST_METRICS).exists()}
+
+
 def write_project_card(results_dir: str | Path = "results", path: str | Path = "model_card.md") -> Path:
-    results_dir = Path(results_dir)
-    runs = {run.name: run for run in sorted(results_dir.iterdir()) if (run / TEST_METRICS).exists()}
-    build_card(runs, "realfake-hf detectors").save(path)
+    build_card(evaluated_runs(results_dir), "realfake-hf detectors").save(path)
     return Path(path)
+
+
+def update_readme_table(readme: str | Path = "README.md", results_dir: str | Path = "results") -> None:
+    """Replace the README's block between the results-table markers with the table from the result files."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{readme} has no {README_START} ... {README_END} block to fill")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    table = results_table(evaluated_runs(results_dir))
+    readme.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results_dir", default="results")
     parser.add_argument("--output", default="model_card.md")
+    parser.add_argument("--readme", default="README.md", help="README whose results table is refreshed ('' = none)")
     args = parser.parse_args(argv)
     print(write_project_card(args.results_dir, args.output))
+    if args.readme:
+        update_readme_table(args.readme, args.results_dir)
+        print(f"results table updated in {args.readme}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from .data import collate_pixels, load_detection_dataset, with_model_inputs
 from .evaluation import evaluate_split, seeded_subset
 from .history import CURVE_FILE, HISTORY_FILE, HistoryCallback
 from .model_card import write_model_card
-from .models import create_model, make_image_processor
+from .models import create_model, image_processor_for, model_entry
 from .runinfo import run_info
 
 logger = logging.getLogger(__name__)
@@ -117,11 +117,18 @@ def train_detector(
         train_split = seeded_subset(dataset["train"], data_args.max_train_samples, training_args.seed)
         eval_split = seeded_subset(dataset["validation"], data_args.max_eval_samples, training_args.seed)
         size = model_args.image_size
-        train_pixels = with_model_inputs(train_split, size, train=True, hflip_probability=data_args.hflip_probability)
-        eval_pixels = with_model_inputs(eval_split, size)
+        entry = model_entry(model_args.model_name)
+        normalisation = {"mean": entry.mean, "std": entry.std}
+        train_pixels = with_model_inputs(
+            train_split, size, train=True, hflip_probability=data_args.hflip_probability, **normalisation
+        )
+        eval_pixels = with_model_inputs(eval_split, size, **normalisation)
 
-    model = create_model(model_args.model_name, image_size=size, **model_args.config_overrides())
-    processor = make_image_processor(size)
+    model = create_model(
+        model_args.model_name, image_size=size, pretrained_path=model_args.pretrained_path,
+        freeze_backbone=model_args.freeze_backbone, **model_args.config_overrides(),
+    )
+    processor = image_processor_for(model_args.model_name, size)
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -145,6 +152,7 @@ def train_detector(
     if not trainer.is_world_process_zero():
         return metrics
     n_parameters = sum(p.numel() for p in model.parameters())
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if data_args.evaluate_test and "test" in dataset:
         test_split = seeded_subset(dataset["test"], data_args.max_eval_samples, training_args.seed)
         metrics["test"] = evaluate_split(
@@ -160,6 +168,7 @@ def train_detector(
             "resumed_from": resume_from,
             "world_size": training_args.world_size,
             "parameters": n_parameters,
+            "trainable_parameters": n_trainable,
             "train_images": len(train_split),
             "validation_images": len(eval_split),
             "best_checkpoint": trainer.state.best_model_checkpoint,

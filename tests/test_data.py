@@ -201,3 +201,23 @@ def test_data_check_reports_counts_and_duplicates(tmp_path, mini_cifake_members,
 def test_data_check_cli_reports_missing_data(tmp_path, capsys):
     assert data_cli(["check", "cifake", "--dataset_path", str(tmp_path / "missing")]) == 2
     assert "kaggle" in capsys.readouterr().err
+
+
+def test_hub_layout_conversion_maps_labels_and_describes_images(real_or_ai_dir):
+    """What ``load_hub_dataset`` does after the download, on a Hub-shaped dataset built from local files."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features
+    from datasets import Image as ImageFeature
+
+    from realfake_hf.data.hub import to_detection_layout
+
+    files = [real_or_ai_dir / "city/ai/1.jpg", real_or_ai_dir / "city/real/1.jpg"]
+    features = Features({"image": ImageFeature(), "label": ClassLabel(names=["FAKE", "REAL"])})
+    raw = DatasetDict({"train": Dataset.from_dict({"image": [str(f) for f in files], "label": [0, 1]}, features=features)})
+    converted = to_detection_layout(raw, "someone/some-set")["train"]
+    assert converted["label"] == [1, 0]  # FAKE -> fake (1), REAL -> real (0)
+    assert converted.features["label"].names == ["real", "fake"]
+    assert converted["content"] == [0, 0] and converted.features["content"].names == ["unknown"]
+    assert all(len(sha) == 40 for sha in converted["pixel_sha1"]) and converted["mode"] == ["RGB", "RGB"]
+    odd = DatasetDict({"train": Dataset.from_dict({"image": [str(files[0])], "label": ["midjourney"]}).cast_column("image", ImageFeature())})
+    with pytest.raises(DataError, match="midjourney"):
+        to_detection_layout(odd, "someone/other-set")

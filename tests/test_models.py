@@ -9,17 +9,56 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification, pi
 from conftest import CIFAKE_ZIP
 from realfake_hf.data import import_dataset
 from realfake_hf.inference import load_detector, predict_split
-from realfake_hf.models import create_model, list_models
+from realfake_hf.models import create_model, image_processor_for, list_models
+from realfake_hf.models.pretrained import HEAD_NAMES
+
+
+def _head_and_backbone(model):
+    named = [(name, p) for name, p in model.named_parameters()]
+    head = [p for name, p in named if any(part in HEAD_NAMES for part in name.split("."))]
+    backbone = [p for name, p in named if not any(part in HEAD_NAMES for part in name.split("."))]
+    return head, backbone
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_registered_models_give_two_logits_and_a_loss(name):
     model = create_model(name, image_size=32)
-    assert model.config.id2label == {0: "real", 1: "fake"}
+    assert {int(k): v for k, v in model.config.id2label.items()} == {0: "real", 1: "fake"}
     output = model(pixel_values=torch.randn(3, 3, 32, 32), labels=torch.tensor([0, 1, 1]))
     assert output.logits.shape == (3, 2) and output.loss.ndim == 0 and torch.isfinite(output.loss)
     output.loss.backward()
-    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    head, backbone = _head_and_backbone(model)
+    assert head and all(p.grad is not None for p in head)
+    assert sum(p.grad is not None for p in backbone) > len(backbone) // 2
+
+
+@pytest.mark.parametrize("name", list_models(pretrained=True))
+def test_linear_probe_trains_only_the_head(name):
+    model = create_model(name, image_size=32, freeze_backbone=True)
+    head, backbone = _head_and_backbone(model)
+    assert all(p.requires_grad for p in head) and not any(p.requires_grad for p in backbone)
+    assert sum(p.numel() for p in head) < 10_000
+
+
+@pytest.mark.parametrize("name", list_models(pretrained=True))
+def test_pretrained_weights_are_loaded_not_random(name):
+    first, second = create_model(name), create_model(name)
+    _, backbone_first = _head_and_backbone(first)
+    _, backbone_second = _head_and_backbone(second)
+    assert all(torch.equal(a, b) for a, b in zip(backbone_first, backbone_second))
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_saves_loads_and_runs_in_a_pipeline(name, tmp_path, real_or_ai_dir):
+    model = create_model(name, image_size=32).eval()
+    model.save_pretrained(tmp_path)
+    image_processor_for(name, 32).save_pretrained(tmp_path)
+    reloaded = AutoModelForImageClassification.from_pretrained(tmp_path).eval()
+    pixels = torch.randn(2, 3, 32, 32)
+    with torch.inference_mode():
+        assert torch.allclose(model(pixel_values=pixels).logits, reloaded(pixel_values=pixels).logits, atol=1e-5)
+    scores = pipeline("image-classification", model=str(tmp_path))(str(real_or_ai_dir / "people/real/1.jpg"))
+    assert {row["label"] for row in scores} == {"real", "fake"}
 
 
 def test_paper_cnn_has_the_published_size():

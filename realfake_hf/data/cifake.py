@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from datasets import DatasetDict
+from datasets import Dataset, DatasetDict
 from sklearn.model_selection import train_test_split
 
 from .importer import DataError, ImageRecord, cache_key, import_splits
@@ -96,9 +96,7 @@ def import_cifake(path: Path, strict: bool = False) -> DatasetDict:
     return import_splits("cifake", cache_key(fingerprint), splits, CIFAR10_CLASSES, strict=strict)
 
 
-def stratified_validation_split(
-    train: "Dataset", fraction: float, seed: int
-) -> tuple["Dataset", "Dataset"]:
+def stratified_validation_split(train: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
     """Carve a validation set from ``train``, stratified by label x content, reproducible by ``seed``."""
     strata = np.asarray(train["label"]) * 1000 + np.asarray(train["content"])
     keep, held_out = train_test_split(np.arange(len(train)), test_size=fraction, stratify=strata, random_state=seed)

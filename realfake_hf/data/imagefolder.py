@@ -34,7 +34,7 @@ def normalise_label_map(label_map: dict[str, str] | str | None) -> dict[str, str
     return {key.lower(): value for key, value in merged.items()}
 
 
-def _map_label(raw: str, label_map: dict[str, str], where: str) -> str:
+def map_label(raw: str, label_map: dict[str, str], where: str) -> str:
     label = label_map.get(str(raw).strip().lower())
     if label is None:
         raise DataError(
@@ -55,7 +55,7 @@ def _records_from_metadata(root: Path, metadata: Path, label_map, label_column: 
     records = []
     for line, row in enumerate(rows, start=2):
         file = root / row["file_name"]
-        label = _map_label(row[label_column], label_map, f"{metadata}:{line}")
+        label = map_label(row[label_column], label_map, f"{metadata}:{line}")
         content = row.get(content_column) or UNKNOWN_CONTENT
         records.append(ImageRecord(row["file_name"], label, content, file.read_bytes))
     return records
@@ -74,7 +74,7 @@ def _records_from_folders(root: Path, label_map: dict[str, str]):
                 "or the folder needs a metadata.csv with file_name and label columns."
             )
         label_folder = folders[-1]
-        label = _map_label(label_folder, label_map, f"{root / Path(*folders)} (folder)")
+        label = map_label(label_folder, label_map, f"{root / Path(*folders)} (folder)")
         content = folders[-2] if len(folders) >= 2 else UNKNOWN_CONTENT
         records.append(ImageRecord(relative.as_posix(), label, content, file.read_bytes))
     return records

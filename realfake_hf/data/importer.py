@@ -170,6 +170,9 @@ def import_splits(
 
 
 def import_report(dataset: Dataset) -> dict:
-    """The import report stored beside ``dataset``'s cache (per split: skipped files, modes, sizes)."""
-    arrow_file = Path(dataset.cache_files[0]["filename"])
-    return json.loads((arrow_file.parent / REPORT_FILE).read_text())
+    """The import report stored beside ``dataset``'s cache (per split: skipped files, modes, sizes);
+    empty for datasets this project did not import (a Hub dataset, an in-memory one)."""
+    if not dataset.cache_files:
+        return {}
+    report = Path(dataset.cache_files[0]["filename"]).parent / REPORT_FILE
+    return json.loads(report.read_text()) if report.exists() else {}

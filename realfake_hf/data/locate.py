@@ -35,14 +35,18 @@ class DataNotFoundError(FileNotFoundError):
     pass
 
 
-def candidate_dirs(name: str, explicit: str | os.PathLike | None = None) -> list[Path]:
+def candidate_dirs(
+    name: str, explicit: str | os.PathLike | None = None, env: str = DATA_DIR_ENV, local: str = "data",
+    mirror: str = "datasets",
+) -> list[Path]:
+    """``explicit``, ``$env/name``, ``<checkout>/local/name``, ``../shared/mirror/name``, in that order."""
     candidates = []
     if explicit:
         candidates.append(Path(explicit).expanduser())
-    if os.environ.get(DATA_DIR_ENV):
-        candidates.append(Path(os.environ[DATA_DIR_ENV]).expanduser() / name)
-    candidates.append(CHECKOUT_ROOT / "data" / name)
-    candidates.append(CHECKOUT_ROOT.parent / "shared" / "datasets" / name)
+    if os.environ.get(env):
+        candidates.append(Path(os.environ[env]).expanduser() / name)
+    candidates.append(CHECKOUT_ROOT / local / name)
+    candidates.append(CHECKOUT_ROOT.parent / "shared" / mirror / name)
     return candidates
 
 

@@ -1,43 +1,83 @@
-"""Model registry: ``create_model(name, **overrides)`` builds any detector a config can name.
+"""Model registry: ``create_model(name, ...)`` builds any detector a config can name.
 
-Every model is a transformers ``PreTrainedModel`` registered with the Auto classes at import, so
+Every model is a transformers ``PreTrainedModel`` (ours are registered with the Auto classes at import), so
 ``AutoModelForImageClassification.from_pretrained(DIR)`` and ``pipeline("image-classification", model=DIR)``
-work on any folder ``train.py`` writes (after ``import realfake_hf``).
+work on any folder ``train.py`` writes (after ``import realfake_hf``). Each entry also names the input
+normalisation its weights expect, which training, evaluation and the saved image processor all use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from transformers import AutoConfig, AutoModelForImageClassification, PreTrainedModel
+from transformers import AutoConfig, AutoModelForImageClassification, PreTrainedModel, ViTConfig, ViTForImageClassification
 
 from .configuration_paper_cnn import REAL_FAKE_ID2LABEL, PaperCNNConfig
-from .image_processing import make_image_processor
+from .configuration_resnet import CifarResNetConfig
+from .image_processing import DEFAULT_MEAN, DEFAULT_STD, make_image_processor
 from .modeling_paper_cnn import PaperCNNForImageClassification
+from .modeling_resnet import CifarResNetForImageClassification
+from .pretrained import locate_pretrained, pretrained_classifier
 
-AutoConfig.register(PaperCNNConfig.model_type, PaperCNNConfig)
-AutoModelForImageClassification.register(PaperCNNConfig, PaperCNNForImageClassification)
+for _config, _model in ((PaperCNNConfig, PaperCNNForImageClassification), (CifarResNetConfig, CifarResNetForImageClassification)):
+    AutoConfig.register(_config.model_type, _config)
+    AutoModelForImageClassification.register(_config, _model)
 
-_REGISTRY: dict[str, Callable[..., PreTrainedModel]] = {}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def register_model(name: str):
-    def decorator(factory: Callable[..., PreTrainedModel]):
-        _REGISTRY[name] = factory
-        return factory
+@dataclass(frozen=True)
+class ModelEntry:
+    build: Callable[..., PreTrainedModel]
+    mean: tuple[float, ...] = DEFAULT_MEAN
+    std: tuple[float, ...] = DEFAULT_STD
+    pretrained: bool = False
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register_model(name: str, mean=DEFAULT_MEAN, std=DEFAULT_STD, pretrained: bool = False):
+    def decorator(build: Callable[..., PreTrainedModel]):
+        _REGISTRY[name] = ModelEntry(build, tuple(mean), tuple(std), pretrained)
+        return build
 
     return decorator
 
 
-def list_models() -> list[str]:
-    return sorted(_REGISTRY)
+def list_models(pretrained: bool | None = None) -> list[str]:
+    return sorted(name for name, entry in _REGISTRY.items() if pretrained is None or entry.pretrained == pretrained)
 
 
-def create_model(name: str, image_size: int = 32, **config_overrides) -> PreTrainedModel:
-    """A freshly initialised (or pretrained, for backbone models) detector, by registered name."""
+def model_entry(name: str) -> ModelEntry:
     if name not in _REGISTRY:
         raise KeyError(f"Unknown model '{name}'. Registered models: {', '.join(list_models())}")
-    return _REGISTRY[name](image_size=image_size, **config_overrides)
+    return _REGISTRY[name]
+
+
+def create_model(
+    name: str, image_size: int = 32, pretrained_path: str | None = None, freeze_backbone: bool = False,
+    **config_overrides,
+) -> PreTrainedModel:
+    """A freshly initialised detector, or a pretrained backbone with a new real/fake head."""
+    entry = model_entry(name)
+    if entry.pretrained:
+        return entry.build(image_size=image_size, pretrained_path=pretrained_path, freeze_backbone=freeze_backbone,
+                           **config_overrides)
+    if pretrained_path or freeze_backbone:
+        raise ValueError(f"'{name}' is trained from scratch: pretrained_path/freeze_backbone do not apply")
+    return entry.build(image_size=image_size, **config_overrides)
+
+
+def image_processor_for(name: str, image_size: int):
+    entry = model_entry(name)
+    return make_image_processor(image_size, entry.mean, entry.std)
+
+
+def _labels() -> dict:
+    return {"id2label": dict(REAL_FAKE_ID2LABEL), "label2id": {v: k for k, v in REAL_FAKE_ID2LABEL.items()}}
 
 
 @register_model("paper_cnn")
@@ -45,7 +85,41 @@ def paper_cnn(image_size: int = 32, **config_overrides) -> PaperCNNForImageClass
     return PaperCNNForImageClassification(PaperCNNConfig(image_size=image_size, **config_overrides))
 
 
+@register_model("resnet")
+def cifar_resnet(image_size: int = 32, **config_overrides) -> CifarResNetForImageClassification:
+    return CifarResNetForImageClassification(CifarResNetConfig(image_size=image_size, **config_overrides))
+
+
+@register_model("vit_scratch")
+def vit_scratch(image_size: int = 32, **config_overrides) -> ViTForImageClassification:
+    """A small ViT for 32 px (patch 4: 64 tokens + CLS). Train with the default (SDPA) attention; load with
+    ``attn_implementation="eager"`` when attention weights are needed (explanations)."""
+    settings = dict(
+        image_size=image_size, patch_size=4, hidden_size=192, num_hidden_layers=6, num_attention_heads=3,
+        intermediate_size=384, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **_labels(),
+    )
+    settings.update(config_overrides)
+    return ViTForImageClassification(ViTConfig(**settings))
+
+
+@register_model("dinov2_small", mean=IMAGENET_MEAN, std=IMAGENET_STD, pretrained=True)
+def dinov2_small(image_size: int = 112, pretrained_path: str | None = None, freeze_backbone: bool = False,
+                 **config_overrides) -> PreTrainedModel:
+    """DINOv2 ViT-S/14; position embeddings are interpolated to ``image_size`` by the model itself."""
+    location = locate_pretrained("dinov2-small", "facebook/dinov2-small", pretrained_path)
+    return pretrained_classifier(location, freeze_backbone, **config_overrides)
+
+
+@register_model("efficientnet_lite0", pretrained=True)
+def efficientnet_lite0(image_size: int = 224, pretrained_path: str | None = None, freeze_backbone: bool = False,
+                       **config_overrides) -> PreTrainedModel:
+    """timm's tf_efficientnet_lite0 (ImageNet) through transformers' ``TimmWrapper`` (mean = std = 0.5)."""
+    location = locate_pretrained("tf_efficientnet_lite0.in1k", "timm/tf_efficientnet_lite0.in1k", pretrained_path)
+    return pretrained_classifier(location, freeze_backbone, **config_overrides)
+
+
 __all__ = [
-    "REAL_FAKE_ID2LABEL", "PaperCNNConfig", "PaperCNNForImageClassification", "create_model", "list_models",
-    "make_image_processor", "register_model",
+    "IMAGENET_MEAN", "IMAGENET_STD", "REAL_FAKE_ID2LABEL", "CifarResNetConfig", "CifarResNetForImageClassification",
+    "PaperCNNConfig", "PaperCNNForImageClassification", "create_model", "image_processor_for", "list_models",
+    "make_image_processor", "model_entry", "register_model",
 ]

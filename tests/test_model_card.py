@@ -1,0 +1,33 @@
+import json
+
+import pytest
+import yaml
+
+from realfake_hf.model_card import README_END, README_START, update_readme_table, write_project_card
+from realfake_hf.training import copy_results
+
+
+def test_project_card_and_readme_table_come_from_result_files(trained_tiny_model, tmp_path):
+    results = tmp_path / "results"
+    copy_results(trained_tiny_model, results / "tiny_cnn")
+    assert (results / "tiny_cnn/model/model.safetensors").exists()
+    metrics = json.loads((results / "tiny_cnn/eval/test/metrics.json").read_text())
+
+    card = write_project_card(results, tmp_path / "model_card.md").read_text()
+    front_matter = yaml.safe_load(card.split("---")[1])
+    assert front_matter["model-index"][0]["results"][0]["dataset"]["split"] == "test"
+    accuracy = f"{100 * metrics['accuracy']:.2f}%"
+    assert f"| tiny_cnn | {accuracy}" in card and "Ethical considerations" in card
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{README_START}\nold table\n{README_END}\nafter\n")
+    update_readme_table(readme, results)
+    text = readme.read_text()
+    assert "old table" not in text and f"| tiny_cnn | {accuracy}" in text and text.endswith("after\n")
+
+
+def test_readme_without_markers_is_an_error(tmp_path):
+    (tmp_path / "README.md").write_text("no markers")
+    (tmp_path / "results").mkdir()
+    with pytest.raises(ValueError, match="results-table"):
+        update_readme_table(tmp_path / "README.md", tmp_path / "results")
