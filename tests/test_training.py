@@ -15,7 +15,11 @@ from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
 from realfake_hf.arguments import parse_arguments
 from realfake_hf.training import find_resumable_checkpoint
 
-ENV = {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def subprocess_env() -> dict:
+    """Read at call time, so child processes get the session's isolated REALFAKE_CACHE_DIR (set by a fixture)."""
+    return {**os.environ, "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def test_yaml_config_then_command_line_overrides():
@@ -65,7 +69,7 @@ def test_evaluate_cli_on_a_second_dataset(trained_tiny_model, real_or_ai_dir, tm
     result = subprocess.run(
         [sys.executable, "evaluate.py", "--model", str(trained_tiny_model), "--dataset", "real-or-ai",
          "--dataset_path", str(real_or_ai_dir), "--split", "test", "--output_dir", str(out), "--max_samples", "40"],
-        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
@@ -85,7 +89,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
         "--eval_strategy", "steps", "--eval_steps", "5", "--logging_strategy", "steps", "--logging_steps", "5",
         "--evaluate_test", "false",
     )
-    first = subprocess.Popen(command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while not (output_dir / "checkpoint-10" / "trainer_state.json").exists():
         assert first.poll() is None and time.time() < deadline, "first run ended before its second checkpoint"
@@ -96,7 +100,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     steps_done = int(Path(killed_at).name.split("-")[1])
     assert 10 <= steps_done < 280 and not (output_dir / "model.safetensors").exists()
 
-    second = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    second = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"Resuming from {killed_at}" in second.stderr
     state = json.loads((output_dir / "trainer_state.json").read_text())
@@ -120,7 +124,7 @@ def test_accelerate_launch_with_two_cpu_processes(tmp_path, mini_cifake_zip):
     ] + _train_command(
         output_dir, mini_cifake_zip, "--num_train_epochs", "1", "--per_device_train_batch_size", "8", "--use_cpu", "true"
     )[2:]
-    result = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "process 0/2" in result.stderr and "process 1/2" in result.stderr
     state = json.loads((output_dir / "trainer_state.json").read_text())

@@ -160,9 +160,13 @@ def import_splits(
                         f"first problem: {reports[split].skipped[0]['reason']}"
                     )
             (staging / REPORT_FILE).write_text(json.dumps({s: r.as_dict() for s, r in reports.items()}, indent=1))
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(staging, target)
+            if target.exists() and not (target / REPORT_FILE).exists():
+                shutil.rmtree(target)  # left by hand or by an older version: never by a finished import
+            try:
+                os.replace(staging, target)
+            except OSError:
+                if not (target / REPORT_FILE).exists():
+                    raise  # otherwise another process finished the same import first: use its files
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)

@@ -92,11 +92,12 @@ def cifar_resnet(image_size: int = 32, **config_overrides) -> CifarResNetForImag
 
 @register_model("vit_scratch")
 def vit_scratch(image_size: int = 32, **config_overrides) -> ViTForImageClassification:
-    """A small ViT for 32 px (patch 4: 64 tokens + CLS). Train with the default (SDPA) attention; load with
-    ``attn_implementation="eager"`` when attention weights are needed (explanations)."""
+    """A small ViT for 32 px (patch 4: 64 tokens + CLS; 6 layers of width 128, 4 heads; 0.8M parameters),
+    sized so an epoch of CIFAKE takes minutes on 2 CPU cores (width 192 took 9.5 min). Train with the default
+    (SDPA) attention; load with ``attn_implementation="eager"`` when attention weights are needed."""
     settings = dict(
-        image_size=image_size, patch_size=4, hidden_size=192, num_hidden_layers=6, num_attention_heads=3,
-        intermediate_size=384, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **_labels(),
+        image_size=image_size, patch_size=4, hidden_size=128, num_hidden_layers=6, num_attention_heads=4,
+        intermediate_size=256, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **_labels(),
     )
     settings.update(config_overrides)
     return ViTForImageClassification(ViTConfig(**settings))
