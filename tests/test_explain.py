@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+from realfake_hf.data import import_dataset, with_model_inputs
+from realfake_hf.explain import EXPLAINERS, methods_for
+from realfake_hf.explain.agreement import agreement, pointing_hit, top_k_iou
+from realfake_hf.explain.rollout import discard_weakest, outlier_tokens, rollout
+from realfake_hf.models import create_model, list_models, model_entry
+
+
+@pytest.fixture(scope="module")
+def cifake_images(mini_cifake_zip):
+    test = import_dataset("cifake", str(mini_cifake_zip))["test"]
+    return test.select([0, 1, 30, 31])  # two fakes and two reals
+
+
+def _pixels(images, name):
+    entry = model_entry(name)
+    return with_model_inputs(images, 32, mean=entry.mean, std=entry.std)[:]["pixel_values"]
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_applicable_method_gives_normalised_maps_of_the_input_shape(name, cifake_images):
+    torch.manual_seed(0)
+    model = create_model(name, image_size=32).eval()
+    pixels = _pixels(cifake_images, name)
+    methods = methods_for(model)
+    assert ("rollout" in methods) == (model.config.model_type in ("vit", "dinov2"))
+    for method in methods:
+        maps = EXPLAINERS[method](model, pixels, 1)
+        assert maps.shape == (4, 32, 32), method
+        assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1 + 1e-6, method
+
+
+def test_rollout_of_identity_attention_is_uniform():
+    identity = torch.eye(17).expand(2, 17, 17)
+    cls_row = rollout([identity] * 6)
+    assert torch.allclose(cls_row[:, 1:], cls_row[:, 1:2].expand(-1, 16))
+    uniform = torch.full((2, 17, 17), 1 / 17)
+    patches = rollout([uniform] * 3)[:, 1:]
+    assert torch.allclose(patches, patches[:, :1].expand(-1, 16))
+
+
+def test_rollout_follows_attention_to_one_patch():
+    weights = torch.full((1, 5, 5), 0.01)
+    weights[0, :, 3] = 0.96  # every token attends to token 3
+    cls_row = rollout([weights / weights.sum(-1, keepdim=True)] * 2)
+    assert cls_row[0, 1:].argmax().item() == 2  # token 3 is the third patch
+
+
+def test_discard_keeps_the_diagonal_and_drops_the_weakest():
+    weights = torch.tensor([[[0.5, 0.1, 0.4], [0.05, 0.9, 0.05], [0.3, 0.3, 0.4]]])
+    kept = discard_weakest(weights, 0.34)  # 3 of 9 entries
+    assert torch.equal(torch.diagonal(kept[0]), torch.diagonal(weights[0]))
+    assert (kept == 0).sum() == 3 and kept[0, 1, 0] == 0 and kept[0, 0, 1] == 0
+
+
+def test_high_norm_tokens_are_found():
+    hidden = torch.ones(1, 10, 8)
+    hidden[0, 7] *= 50
+    mask = outlier_tokens(hidden, n_prefix=1, factor=5)
+    assert mask[0].nonzero().flatten().tolist() == [7]
+
+
+def test_agreement_of_identical_and_of_disjoint_maps():
+    rng = np.random.default_rng(0)
+    saliency = rng.random((32, 32))
+    same = agreement(saliency, saliency.copy())
+    assert same["iou_top10"] == 1 and same["iou_top20"] == 1 and same["spearman"] == pytest.approx(1)
+    assert same["pointing_hit"]
+    left = np.zeros((4, 4))
+    left[:, :2] = 1
+    right = 1 - left
+    assert top_k_iou(left, right, 0.5) == 0 and not pointing_hit(left, right, 0.5)
+    assert agreement(saliency, -saliency)["spearman"] == pytest.approx(-1)
