@@ -74,3 +74,34 @@ def test_agreement_of_identical_and_of_disjoint_maps():
     right = 1 - left
     assert top_k_iou(left, right, 0.5) == 0 and not pointing_hit(left, right, 0.5)
     assert agreement(saliency, -saliency)["spearman"] == pytest.approx(-1)
+
+
+def test_deletion_hurts_more_with_the_true_map_than_with_its_inverse():
+    """A model that only looks at the top-left quarter: the map of that quarter must be the faithful one."""
+    from realfake_hf.explain.faithfulness import area_under_curve, perturbation_curves
+
+    class QuarterModel(torch.nn.Module):
+        def forward(self, pixel_values):
+            score = pixel_values[:, :, :16, :16].mean(dim=(1, 2, 3)) * 20
+            return type("Output", (), {"logits": torch.stack([-score, score], dim=1)})()
+
+    pixels = torch.full((4, 3, 32, 32), 0.8)
+    true_map = np.zeros((4, 32, 32), dtype=np.float32)
+    true_map[:, :16, :16] = 1
+    model = QuarterModel()
+    deletion_true = area_under_curve(perturbation_curves(model, pixels, true_map, 1, "deletion"))
+    deletion_inverse = area_under_curve(perturbation_curves(model, pixels, 1 - true_map, 1, "deletion"))
+    assert (deletion_true < deletion_inverse - 0.2).all()
+    curves = perturbation_curves(model, pixels, true_map, 1, "insertion", steps=8)
+    assert curves.shape == (4, 9) and curves[:, -1] == pytest.approx(curves[:, -1].max())
+
+
+def test_central_share_of_known_maps():
+    from realfake_hf.explain.faithfulness import central_share
+
+    uniform = np.ones((1, 32, 32))
+    centre = np.zeros((1, 32, 32))
+    centre[:, 12:20, 12:20] = 1
+    border = 1 - np.pad(np.ones((1, 24, 24)), ((0, 0), (4, 4), (4, 4)))
+    shares = central_share(np.concatenate([uniform, centre, border]))
+    assert shares[0] == pytest.approx(23 * 23 / 1024, abs=0.01) and shares[1] == 1 and shares[2] == 0
