@@ -105,3 +105,23 @@ def test_central_share_of_known_maps():
     border = 1 - np.pad(np.ones((1, 24, 24)), ((0, 0), (4, 4), (4, 4)))
     shares = central_share(np.concatenate([uniform, centre, border]))
     assert shares[0] == pytest.approx(23 * 23 / 1024, abs=0.01) and shares[1] == 1 and shares[2] == 0
+
+
+def test_explain_report_writes_metrics_tables_and_figures(trained_tiny_model, mini_cifake_zip, tmp_path):
+    import json
+
+    from realfake_hf.explain.report import explain_split
+
+    metrics = explain_split(trained_tiny_model, tmp_path, "cifake", "test", str(mini_cifake_zip), max_samples=24,
+                            batch_size=10, steps=4)
+    assert metrics["n"] == 24 and metrics["methods"] == ["gradcam", "gradcam++"]
+    overall = metrics["summaries"]["all"]
+    for key in ("deletion_auc_gradcam", "insertion_auc_random", "central_share_gradcam++",
+                "iou_top10_gradcam_vs_gradcam++", "spearman_gradcam_vs_gradcam++"):
+        assert 0 <= overall[key] <= 1 or key.startswith("spearman"), key
+    assert {"label=real", "label=fake", "content=bird"} <= set(metrics["summaries"])
+    saved = json.loads((tmp_path / "explain_metrics.json").read_text())
+    assert saved["n"] == 24 and len(saved["mean_curves"]["gradcam deletion"]) == 5
+    for figure in ("deletion_insertion.png", "central_share.png", "agreement.png"):
+        assert (tmp_path / figure).stat().st_size > 5_000
+    assert list(tmp_path.glob("gallery_*.png"))
