@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from transformers import AutoConfig, AutoModelForImageClassification, PreTrainedModel, ViTConfig, ViTForImageClassification
 
-from .configuration_paper_cnn import REAL_FAKE_ID2LABEL, PaperCNNConfig
+from .configuration_paper_cnn import REAL_FAKE_ID2LABEL, PaperCNNConfig, with_real_fake_labels
 from .configuration_resnet import CifarResNetConfig
 from .image_processing import DEFAULT_MEAN, DEFAULT_STD, make_image_processor
 from .modeling_paper_cnn import PaperCNNForImageClassification
@@ -76,10 +76,6 @@ def image_processor_for(name: str, image_size: int):
     return make_image_processor(image_size, entry.mean, entry.std)
 
 
-def _labels() -> dict:
-    return {"id2label": dict(REAL_FAKE_ID2LABEL), "label2id": {v: k for k, v in REAL_FAKE_ID2LABEL.items()}}
-
-
 @register_model("paper_cnn")
 def paper_cnn(image_size: int = 32, **config_overrides) -> PaperCNNForImageClassification:
     return PaperCNNForImageClassification(PaperCNNConfig(image_size=image_size, **config_overrides))
@@ -97,10 +93,10 @@ def vit_scratch(image_size: int = 32, **config_overrides) -> ViTForImageClassifi
     (SDPA) attention; load with ``attn_implementation="eager"`` when attention weights are needed."""
     settings = dict(
         image_size=image_size, patch_size=4, hidden_size=128, num_hidden_layers=6, num_attention_heads=4,
-        intermediate_size=256, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **_labels(),
+        intermediate_size=256, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
     )
     settings.update(config_overrides)
-    return ViTForImageClassification(ViTConfig(**settings))
+    return ViTForImageClassification(ViTConfig(**with_real_fake_labels(settings)))
 
 
 @register_model("dinov2_small", mean=IMAGENET_MEAN, std=IMAGENET_STD, pretrained=True)

@@ -7,6 +7,13 @@ from transformers import PreTrainedConfig
 REAL_FAKE_ID2LABEL = {0: "real", 1: "fake"}
 
 
+def with_real_fake_labels(kwargs: dict) -> dict:
+    """Config kwargs with ``id2label``/``label2id`` defaulting to this project's {0: real, 1: fake}."""
+    kwargs.setdefault("id2label", dict(REAL_FAKE_ID2LABEL))
+    kwargs.setdefault("label2id", {label: index for index, label in REAL_FAKE_ID2LABEL.items()})
+    return kwargs
+
+
 class PaperCNNConfig(PreTrainedConfig):
     """Two 3x3 conv layers of ``conv_channels`` filters ('same' padding), each followed by ReLU and 2x2
     max-pooling, a dense layer of ``dense_units`` and a 2-way output: about 0.14M parameters by default,
@@ -25,12 +32,10 @@ class PaperCNNConfig(PreTrainedConfig):
         dropout: float = 0.0,
         **kwargs,
     ):
-        kwargs.setdefault("id2label", dict(REAL_FAKE_ID2LABEL))
-        kwargs.setdefault("label2id", {label: index for index, label in REAL_FAKE_ID2LABEL.items()})
         self.num_channels = num_channels
         self.image_size = image_size
         self.conv_channels = list(conv_channels)
         self.kernel_size = kernel_size
         self.dense_units = dense_units
         self.dropout = dropout
-        super().__init__(**kwargs)
+        super().__init__(**with_real_fake_labels(kwargs))

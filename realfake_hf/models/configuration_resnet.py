@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from transformers import PreTrainedConfig
 
-from .configuration_paper_cnn import REAL_FAKE_ID2LABEL
+from .configuration_paper_cnn import with_real_fake_labels
 
 
 class CifarResNetConfig(PreTrainedConfig):
@@ -23,11 +23,9 @@ class CifarResNetConfig(PreTrainedConfig):
         dropout: float = 0.0,
         **kwargs,
     ):
-        kwargs.setdefault("id2label", dict(REAL_FAKE_ID2LABEL))
-        kwargs.setdefault("label2id", {label: index for index, label in REAL_FAKE_ID2LABEL.items()})
         self.num_channels = num_channels
         self.image_size = image_size
         self.widths = list(widths)
         self.blocks_per_stage = blocks_per_stage
         self.dropout = dropout
-        super().__init__(**kwargs)
+        super().__init__(**with_real_fake_labels(kwargs))

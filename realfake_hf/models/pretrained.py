@@ -12,7 +12,7 @@ import logging
 from transformers import AutoModelForImageClassification, PreTrainedModel
 
 from ..data.locate import candidate_dirs
-from .configuration_paper_cnn import REAL_FAKE_ID2LABEL
+from .configuration_paper_cnn import with_real_fake_labels
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ def pretrained_classifier(location: str, freeze_backbone: bool = False, **config
     model = AutoModelForImageClassification.from_pretrained(
         location,
         num_labels=2,
-        id2label=dict(REAL_FAKE_ID2LABEL),
-        label2id={label: index for index, label in REAL_FAKE_ID2LABEL.items()},
         ignore_mismatched_sizes=True,  # the 1000-class ImageNet head (if any) is replaced
-        **config_overrides,
+        **with_real_fake_labels(config_overrides),
     )
     return freeze_all_but_head(model) if freeze_backbone else model
