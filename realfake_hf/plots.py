@@ -14,7 +14,7 @@ from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -34,7 +34,7 @@ def plot_learning_curve(history: pd.DataFrame, path: Path, title: str = "") -> P
         axis.grid(alpha=0.3)
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str = "") -> Path:
@@ -43,7 +43,7 @@ def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str = "") 
         ax=axis, cmap="Blues", values_format="d", colorbar=False
     )
     axis.set_title(title or "confusion matrix")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_reliability_diagram(labels, p_fake, path: Path, n_bins: int = 15, title: str = "") -> Path:
@@ -57,4 +57,4 @@ def plot_reliability_diagram(labels, p_fake, path: Path, n_bins: int = 15, title
     curve_axis.legend(loc="upper left")
     histogram_axis.hist(p_fake, bins=n_bins, range=(0, 1), color="tab:grey")
     histogram_axis.set(xlabel="predicted p(fake)", ylabel="images", yscale="log")
-    return _save(figure, path)
+    return save_figure(figure, path)

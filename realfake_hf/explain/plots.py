@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..plots import _save, plt
+from ..plots import save_figure, plt
 
 UPSCALE = 8  # 32 px CIFAKE images become 256 px, large enough to see where a map points
 
@@ -24,7 +24,7 @@ def plot_curves(mean_curves: dict[str, list[float]], path: Path) -> Path:
         axis.grid(alpha=0.3)
         axis.legend()
     axes[0].set_ylabel("p(predicted class)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_distributions(frame: pd.DataFrame, methods: list[str], output_dir: Path) -> list[Path]:
@@ -37,7 +37,7 @@ def plot_distributions(frame: pd.DataFrame, methods: list[str], output_dir: Path
         axis.axhline(frame["central_share_random"].mean(), color="grey", linestyle="--", label="uniform map")
         axis.set(title=f"{method}: saliency in the central half", ylabel="share of saliency", xlabel="")
         axis.legend()
-    paths.append(_save(figure, output_dir / "central_share.png"))
+    paths.append(save_figure(figure, output_dir / "central_share.png"))
     agreement_columns = [c for c in frame.columns if c.startswith(("iou_top20_", "spearman_"))]
     if agreement_columns:
         figure, axes = plt.subplots(1, len(agreement_columns), figsize=(4.5 * len(agreement_columns), 4), squeeze=False)
@@ -45,7 +45,7 @@ def plot_distributions(frame: pd.DataFrame, methods: list[str], output_dir: Path
             groups = [(name, group[column].dropna()) for name, group in frame.groupby(["label", "correct"])]
             axis.boxplot([values for _, values in groups], tick_labels=[f"{l}\n{'right' if c else 'wrong'}" for (l, c), _ in groups])
             axis.set(title=column.replace("_", " "))
-        paths.append(_save(figure, output_dir / "agreement.png"))
+        paths.append(save_figure(figure, output_dir / "agreement.png"))
     return paths
 
 
@@ -64,4 +64,4 @@ def plot_gallery(items: list[dict], methods: list[str], path: Path, title: str) 
         for axis in row:
             axis.axis("off")
     figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
