@@ -131,3 +131,13 @@ def test_accelerate_launch_with_two_cpu_processes(tmp_path, mini_cifake_zip):
     assert state["global_step"] == 14  # 216 images / (2 processes x 8): each process saw half of each step
     assert json.loads((output_dir / "run_info.json").read_text())["world_size"] == 2
     assert len(list(output_dir.glob("*.safetensors"))) == 1 and (output_dir / "config.json").exists()
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_parses_and_names_a_registered_model(config):
+    from realfake_hf.models import list_models
+
+    model_args, data_args, training_args, _ = parse_arguments(["--config", str(config)])
+    assert model_args.model_name in list_models()
+    assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "accuracy"
+    assert training_args.output_dir.endswith(config.stem)
