@@ -120,7 +120,8 @@ def train_detector(
         entry = model_entry(model_args.model_name)
         normalisation = {"mean": entry.mean, "std": entry.std}
         train_pixels = with_model_inputs(
-            train_split, size, train=True, hflip_probability=data_args.hflip_probability, **normalisation
+            train_split, size, train=True, hflip_probability=data_args.hflip_probability,
+            max_shift=data_args.max_shift, **normalisation,
         )
         eval_pixels = with_model_inputs(eval_split, size, **normalisation)
 

@@ -4,6 +4,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import CIFAKE_ZIP, jpeg_bytes, write_mini_zip
@@ -19,6 +20,7 @@ from realfake_hf.data import (
 from realfake_hf.data.__main__ import main as data_cli
 from realfake_hf.data.cifake import content_from_file_name
 from realfake_hf.data.images import decode_image, pixels_for_model, to_rgb
+from realfake_hf.data.pipeline import random_shift
 
 
 @pytest.mark.parametrize(
@@ -221,3 +223,30 @@ def test_hub_layout_conversion_maps_labels_and_describes_images(real_or_ai_dir):
     odd = DatasetDict({"train": Dataset.from_dict({"image": [str(files[0])], "label": ["midjourney"]}).cast_column("image", ImageFeature())})
     with pytest.raises(DataError, match="midjourney"):
         to_detection_layout(odd, "someone/other-set")
+
+
+def test_random_shift_moves_each_image_within_reflected_borders():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.arange(4 * 3 * 8 * 8, dtype=torch.float32).view(4, 3, 8, 8)
+    shifted = random_shift(images, 2, generator)
+    assert shifted.shape == images.shape
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2), mode="reflect")
+    offsets = []
+    for image, source in zip(shifted, padded):
+        matches = [(y, x) for y in range(5) for x in range(5) if torch.equal(source[:, y : y + 8, x : x + 8], image)]
+        assert len(matches) == 1
+        offsets += matches
+    assert len(set(offsets)) > 1, "four images all got the same shift"
+    assert torch.equal(random_shift(images, 2, torch.Generator().manual_seed(0)), shifted)
+
+
+def test_shift_augmentation_only_in_training(mini_cifake_zip):
+    dataset = load_detection_dataset("cifake", str(mini_cifake_zip))["train"].select(range(8))
+    evaluation = with_model_inputs(dataset, 32, train=False, max_shift=4)
+    training = with_model_inputs(dataset, 32, train=True, hflip_probability=0.0, max_shift=4)
+    plain = evaluation[:8]["pixel_values"]
+    assert torch.equal(plain, evaluation[:8]["pixel_values"])
+    torch.manual_seed(0)
+    moved = training[:8]["pixel_values"]
+    assert moved.shape == plain.shape
+    assert not torch.equal(moved, plain)

@@ -2,7 +2,7 @@
 
 ``with_model_inputs`` converts every image (``images.to_rgb`` + ``images.resize_to_square``) once with a
 cached ``Dataset.map`` into raw ``uint8`` bytes; the per-batch transform then only joins bytes into one
-tensor, normalises and (for training) flips. Raw bytes, not an ``Array3D`` column: ``set_transform`` hands
+tensor, normalises and (for training) flips and shifts. Raw bytes, not an ``Array3D`` column: ``set_transform`` hands
 batches over as Python objects, and one ``bytes`` per image is cheap where nested lists are not.
 """
 
@@ -25,7 +25,8 @@ def _convert_batch(batch: dict, size: int) -> dict:
 
 
 def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hflip_probability: float = 0.5,
-                      mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.5, 0.5, 0.5)) -> Dataset:
+                      mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.5, 0.5, 0.5),
+                      max_shift: int = 0) -> Dataset:
     """``dataset`` with ``pixel_values`` (float, normalised) and ``labels``, in the same row order."""
     converted = dataset.cast_column("image", Image(decode=False)).map(
         _convert_batch,
@@ -36,19 +37,22 @@ def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hf
         features=Features({"label": dataset.features["label"], PIXELS: Value("binary")}),
         desc=f"decoding images to {image_size}x{image_size}",
     )
-    converted.set_transform(PixelTransform(image_size, train, hflip_probability, tuple(mean), tuple(std)))
+    converted.set_transform(PixelTransform(image_size, train, hflip_probability, tuple(mean), tuple(std), max_shift))
     return converted
 
 
 @dataclass(frozen=True)
 class PixelTransform:
-    """Batch of raw ``uint8`` HWC bytes -> normalised NCHW float tensor (+ random horizontal flip in training)."""
+    """Batch of raw ``uint8`` HWC bytes -> normalised NCHW float tensor; in training, random horizontal flips
+    and random shifts of up to ``max_shift`` pixels (reflect-padded, then cropped back: the CIFAR recipe, with
+    mirrored rather than black borders so that no synthetic flat edge appears that a detector could learn)."""
 
     image_size: int
     train: bool = False
     hflip_probability: float = 0.5
     mean: tuple[float, ...] = (0.5, 0.5, 0.5)
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
+    max_shift: int = 0
 
     def __call__(self, batch: dict) -> dict:
         size = self.image_size
@@ -60,10 +64,20 @@ class PixelTransform:
         if self.train and self.hflip_probability > 0:
             flip = torch.rand(len(pixels)) < self.hflip_probability
             pixels[flip] = pixels[flip].flip(-1)
+        if self.train and self.max_shift > 0:
+            pixels = random_shift(pixels, self.max_shift)
         output = {"pixel_values": pixels}
         if "label" in batch:
             output["labels"] = torch.as_tensor(batch["label"])
         return output
+
+
+def random_shift(pixels: torch.Tensor, max_shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Each NCHW image moved by its own random (dy, dx) in [-max_shift, max_shift], borders reflected."""
+    height, width = pixels.shape[-2:]
+    padded = torch.nn.functional.pad(pixels, (max_shift,) * 4, mode="reflect")
+    offsets = torch.randint(0, 2 * max_shift + 1, (len(pixels), 2), generator=generator)
+    return torch.stack([padded[i, :, y : y + height, x : x + width] for i, (y, x) in enumerate(offsets.tolist())])
 
 
 def collate_pixels(examples: list[dict]) -> dict:
