@@ -53,6 +53,32 @@ class DataArguments:
             raise ValueError(f"max_shift must be a number of pixels >= 0, got {self.max_shift}")
 
 
+ADVERSARIAL_METHODS = ("none", "ffgsm", "pgd")
+
+
+@dataclass
+class DetectorTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` plus adversarial training (one option of the one trainer, not a second trainer)."""
+
+    adversarial_training: str = field(
+        default="none",
+        metadata={"help": "Train on adversarial examples: 'ffgsm' (fast FGSM with a random start, Wong et al. "
+                          "2020) or 'pgd' (Madry et al. 2018); 'none' trains on clean images.",
+                  "choices": list(ADVERSARIAL_METHODS)},
+    )
+    adversarial_epsilon_255: float = field(
+        default=4.0, metadata={"help": "L-infinity budget of the training attack, in 8-bit pixel levels (k/255)."}
+    )
+    adversarial_pgd_steps: int = field(default=3, metadata={"help": "PGD steps per training batch."})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.adversarial_training not in ADVERSARIAL_METHODS:
+            raise ValueError(f"adversarial_training must be one of {ADVERSARIAL_METHODS}, got {self.adversarial_training!r}")
+        if self.adversarial_epsilon_255 < 0 or self.adversarial_pgd_steps < 1:
+            raise ValueError("adversarial_epsilon_255 must be >= 0 and adversarial_pgd_steps >= 1")
+
+
 def yaml_to_argv(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.exists():
@@ -74,7 +100,7 @@ def yaml_to_argv(path: str | Path) -> list[str]:
 
 
 def parse_arguments(argv: list[str] | None = None, default_config: str | None = None):
-    """``(ModelArguments, DataArguments, TrainingArguments)`` from ``--config FILE`` and overrides."""
+    """``(ModelArguments, DataArguments, DetectorTrainingArguments, config)`` from ``--config FILE`` and overrides."""
     argv = list(sys.argv[1:] if argv is None else argv)
     config = default_config
     if "--config" in argv:
@@ -82,7 +108,7 @@ def parse_arguments(argv: list[str] | None = None, default_config: str | None = 
         config = argv[position + 1]
         del argv[position : position + 2]
     config_argv = yaml_to_argv(config) if config else []
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    parser = HfArgumentParser((ModelArguments, DataArguments, DetectorTrainingArguments))
     parser.allow_abbrev = False  # a misspelt key must fail, not silently set the argument it abbreviates
     try:
         model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=config_argv + argv)

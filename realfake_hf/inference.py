@@ -7,12 +7,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
+from PIL import Image
+from scipy.special import softmax
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoImageProcessor, AutoModelForImageClassification, PreTrainedModel
 
 from . import models  # noqa: F401  (Auto-class registration)
 from .data import collate_pixels, with_model_inputs
+from .data.images import resize_to_square
 
 
 def load_detector(model_dir: str | Path):
@@ -37,21 +40,40 @@ def input_spec(processor) -> dict:
     return {"image_size": size.get("height", size.get("shortest_edge")), "mean": processor.image_mean, "std": processor.image_std}
 
 
+def pixels_from_rgb(rgb: Image.Image, spec: dict) -> torch.Tensor:
+    """One RGB picture -> a (1, 3, S, S) normalised model input (the same conversion as ``with_model_inputs``)."""
+    array = np.asarray(resize_to_square(rgb, spec["image_size"]), dtype=np.float32) / 255.0
+    mean, std = np.asarray(spec["mean"], dtype=np.float32), np.asarray(spec["std"], dtype=np.float32)
+    return torch.from_numpy(((array - mean) / std).transpose(2, 0, 1)).unsqueeze(0)
+
+
 @torch.inference_mode()
-def predict_p_fake(model: PreTrainedModel, pixels: Dataset, batch_size: int = 256, desc: str = "predicting") -> np.ndarray:
-    """p(fake) for every row of ``pixels`` (a dataset from ``with_model_inputs``), in row order."""
+def predict_logits(model: PreTrainedModel, pixels: Dataset, batch_size: int = 256, desc: str = "predicting") -> np.ndarray:
+    """(N, classes) logits for every row of ``pixels`` (a dataset from ``with_model_inputs``), in row order."""
     model.eval()
     device = next(model.parameters()).device
     loader = DataLoader(pixels, batch_size=batch_size, shuffle=False, collate_fn=collate_pixels)
-    column = fake_index(model)
-    outputs = []
-    for batch in tqdm(loader, desc=desc, unit="batch"):
-        logits = model(pixel_values=batch["pixel_values"].to(device)).logits
-        outputs.append(torch.softmax(logits.float(), dim=-1)[:, column].cpu().numpy())
-    return np.concatenate(outputs) if outputs else np.zeros(0)
+    outputs = [
+        model(pixel_values=batch["pixel_values"].to(device)).logits.float().cpu().numpy()
+        for batch in tqdm(loader, desc=desc, unit="batch")
+    ]
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.config.num_labels), dtype=np.float32)
+
+
+def p_fake_from_logits(model: PreTrainedModel, logits: np.ndarray) -> np.ndarray:
+    return softmax(np.asarray(logits, dtype=np.float64), axis=-1)[:, fake_index(model)]
+
+
+def predict_p_fake(model: PreTrainedModel, pixels: Dataset, batch_size: int = 256, desc: str = "predicting") -> np.ndarray:
+    """p(fake) for every row of ``pixels`` (a dataset from ``with_model_inputs``), in row order."""
+    return p_fake_from_logits(model, predict_logits(model, pixels, batch_size, desc))
+
+
+def split_logits(model, processor, split: Dataset, batch_size: int = 256, desc: str = "predicting") -> np.ndarray:
+    spec = input_spec(processor)
+    pixels = with_model_inputs(split, spec["image_size"], mean=spec["mean"], std=spec["std"])
+    return predict_logits(model, pixels, batch_size, desc)
 
 
 def predict_split(model, processor, split: Dataset, batch_size: int = 256) -> np.ndarray:
-    spec = input_spec(processor)
-    pixels = with_model_inputs(split, spec["image_size"], mean=spec["mean"], std=spec["std"])
-    return predict_p_fake(model, pixels, batch_size)
+    return p_fake_from_logits(model, split_logits(model, processor, split, batch_size))

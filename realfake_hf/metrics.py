@@ -88,9 +88,11 @@ def detection_metrics(
         for index in np.unique(contents):
             members = contents == index
             name = content_names[index] if content_names else str(index)
+            correct = predicted[members] == labels[members]
             per_content[name] = {
                 "n": int(members.sum()),
-                "accuracy": float((predicted[members] == labels[members]).mean()),
+                "accuracy": float(correct.mean()),
+                "accuracy_ci95": list(accuracy_interval(correct, seed=seed)),
                 **error_rates(labels[members], predicted[members]),
             }
         metrics["per_content"] = per_content

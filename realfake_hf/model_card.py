@@ -12,7 +12,10 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .compare import compare_predictions
+
 TEST_METRICS = Path("eval/test/metrics.json")
+TEST_PREDICTIONS = Path("eval/test/predictions.csv")
 HUB_METRICS = {"accuracy": "accuracy", "roc_auc": "roc_auc", "f1": "f1", "average_precision": "average_precision"}
 
 INTENDED_USE = """\
@@ -48,22 +51,48 @@ def _percent(value) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
+def _rate(value) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
 def _result_row(name: str, metrics: dict, run: dict) -> str:
     low, high = metrics["accuracy_ci95"]
     machine = run.get("machine", {})
     wall = run.get("wall_time_s")
     parameters = run.get("parameters")
+    evaluation = metrics.get("provenance", {})
     return (
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
         f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "
-        f"| {'n/a' if wall is None else f'{wall / 60:.1f} min'} ({machine.get('device', '?')}, {machine.get('cpu_cores', '?')} cores) |"
+        f"| {'n/a' if wall is None else f'{wall / 60:.1f} min'} ({machine.get('device', '?')}, {machine.get('cpu_cores', '?')} cores) "
+        f"| {_rate(run.get('train_images_per_second'))} | {_rate(evaluation.get('images_per_second'))} |"
     )
 
 
 RESULT_HEADER = (
-    "| model | test accuracy [95% CI] | ROC-AUC | F1 (fake) | ECE (15 bins) | parameters | training wall time |\n"
-    "|---|---|---|---|---|---|---|"
+    "| model | test accuracy [95% CI] | ROC-AUC | F1 (fake) | ECE (15 bins) | parameters | training wall time "
+    "| training images/s | evaluation images/s |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
+
+
+def best_two_comparison(runs: dict[str, Path]) -> str:
+    """McNemar's test between the two most accurate runs, on their paired test predictions."""
+    scored = sorted(
+        (-_read_json(run_dir / TEST_METRICS)["accuracy"], name) for name, run_dir in runs.items()
+        if (run_dir / TEST_PREDICTIONS).exists()
+    )
+    if len(scored) < 2:
+        return ""
+    (_, first), (_, second) = scored[:2]
+    test = compare_predictions(str(runs[first] / TEST_PREDICTIONS), str(runs[second] / TEST_PREDICTIONS))
+    verdict = "differ significantly" if test["p_value_exact"] < 0.05 else "do not differ significantly"
+    return (
+        f"McNemar's test between the two best, {first} and {second}, on the same {test['n']:,} test images: "
+        f"{test['only_first_correct']} images only {first} gets right, {test['only_second_correct']} only {second}; "
+        f"exact p = {test['p_value_exact']:.2g}: they {verdict} at the 5% level "
+        f"(`python -m realfake_hf.compare {runs[first] / TEST_PREDICTIONS} {runs[second] / TEST_PREDICTIONS}`)."
+    )
 
 
 def _per_content_table(metrics: dict) -> str:
@@ -94,7 +123,10 @@ def results_table(runs: dict[str, Path]) -> str:
         for name, run_dir in runs.items()
         if (run_dir / TEST_METRICS).exists()
     ]
-    return RESULT_HEADER + "\n" + "\n".join(rows) if rows else "No evaluated run yet."
+    if not rows:
+        return "No evaluated run yet."
+    comparison = best_two_comparison(runs)
+    return RESULT_HEADER + "\n" + "\n".join(rows) + (f"\n\n{comparison}" if comparison else "")
 
 
 def _other_evaluations(run_dir: Path) -> str:

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data.images import ImageDecodeError, decode_image, resize_to_square
+from .data.images import ImageDecodeError, decode_image
 from .explain import EXPLAINERS, methods_for
 from .explain.plots import save_figure, plt
-from .inference import fake_index, input_spec, load_detector
+from .inference import fake_index, input_spec, load_detector, pixels_from_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,6 @@ def verdict_for(p_fake: float, real_below: float, fake_above: float) -> str:
     if p_fake <= real_below:
         return "real"
     return "uncertain"
-
-
-def _pixels(rgb: Image.Image, spec: dict) -> torch.Tensor:
-    array = np.asarray(resize_to_square(rgb, spec["image_size"]), dtype=np.float32) / 255.0
-    mean, std = np.asarray(spec["mean"], dtype=np.float32), np.asarray(spec["std"], dtype=np.float32)
-    return torch.from_numpy(((array - mean) / std).transpose(2, 0, 1)).unsqueeze(0)
 
 
 def save_overlay(rgb: Image.Image, saliency: np.ndarray, path: Path, title: str) -> Path:
@@ -88,7 +82,7 @@ def predict_files(
             results.append(Verdict(str(file), None, "unreadable", str(error)))
             logger.warning("%s", error)
             continue
-        pixels = _pixels(rgb, spec)
+        pixels = pixels_from_rgb(rgb, spec)
         with torch.no_grad():
             p_fake = float(torch.softmax(model(pixel_values=pixels).logits.float(), -1)[0, column])
         verdict = verdict_for(p_fake, real_below, fake_above)

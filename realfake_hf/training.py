@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from sklearn.metrics import accuracy_score
-from transformers import Trainer, TrainingArguments, set_seed
+from transformers import TrainingArguments, set_seed
 
 from .arguments import DataArguments, ModelArguments
 from .data import collate_pixels, load_detection_dataset, with_model_inputs
@@ -23,6 +23,7 @@ from .evaluation import evaluate_split, seeded_subset
 from .history import CURVE_FILE, HISTORY_FILE, HistoryCallback
 from .model_card import write_model_card
 from .models import create_model, image_processor_for, model_entry
+from .robustness.adversarial_training import DetectorTrainer
 from .runinfo import run_info
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ def train_detector(
         freeze_backbone=model_args.freeze_backbone, **model_args.config_overrides(),
     )
     processor = image_processor_for(model_args.model_name, size)
-    trainer = Trainer(
+    trainer = DetectorTrainer(
         model=model,
         args=training_args,
         train_dataset=train_pixels,

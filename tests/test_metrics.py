@@ -20,8 +20,11 @@ def test_fake_is_the_positive_class_and_error_rates_are_per_label():
     assert metrics["false_positive_rate"] == pytest.approx(1 / 4)
     assert metrics["false_negative_rate"] == pytest.approx(1 / 2)
     assert metrics["precision"] == pytest.approx(1 / 2) and metrics["recall"] == pytest.approx(1 / 2)
-    assert metrics["per_content"]["cat"] == {"n": 3, "accuracy": pytest.approx(2 / 3), "false_positive_rate": 0.5,
-                                            "false_negative_rate": 0.0}
+    cat = metrics["per_content"]["cat"]
+    assert {k: v for k, v in cat.items() if k != "accuracy_ci95"} == {
+        "n": 3, "accuracy": pytest.approx(2 / 3), "false_positive_rate": 0.5, "false_negative_rate": 0.0}
+    low, high = cat["accuracy_ci95"]
+    assert 0 <= low < 2 / 3 < high <= 1, "three images give a wide interval around 2/3"
     assert metrics["per_content"]["dog"]["false_negative_rate"] == 1.0
 
 

@@ -24,6 +24,17 @@ def test_project_card_and_readme_table_come_from_result_files(trained_tiny_model
     update_readme_table(readme, results)
     text = readme.read_text()
     assert "old table" not in text and f"| tiny_cnn | {accuracy}" in text and text.endswith("after\n")
+    assert "McNemar" not in text, "one run has nothing to be compared with"
+
+
+def test_table_compares_the_two_best_runs_with_mcnemar(trained_tiny_model, tmp_path):
+    results = tmp_path / "results"
+    for name in ("tiny_a", "tiny_b"):
+        copy_results(trained_tiny_model, results / name)
+    card = write_project_card(results, tmp_path / "model_card.md").read_text()
+    assert "McNemar's test between the two best" in card
+    assert "0 images only tiny_a gets right, 0 only tiny_b" in card and "do not differ significantly" in card
+    assert "| training images/s | evaluation images/s |" in card
 
 
 def test_readme_without_markers_is_an_error(tmp_path):

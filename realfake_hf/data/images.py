@@ -9,6 +9,11 @@ One documented conversion for every dataset and every entry point (training, eva
    resampling (Pillow anti-aliases when it shrinks). CIFAKE's own images were made this way from larger
    pictures, so a detector sees other datasets the way it saw its training data.
 3. The model's image processor rescales to [0, 1] and normalises (see ``realfake_hf.models.image_processing``).
+
+For images that are not CIFAKE's squares, ``policy_views`` offers two other preprocessing policies, compared
+side by side in the cross-dataset report: ``center_crop`` (the largest centred square, so nothing is squashed)
+and ``multi_crop`` (five squares of 80% of the short side, at the corners and the centre, whose logits are
+averaged: more of the picture seen at a higher effective resolution).
 """
 
 from __future__ import annotations
@@ -50,6 +55,31 @@ def resize_to_square(image: Image.Image, size: int) -> Image.Image:
     if image.size == (size, size):
         return image
     return image.resize((size, size), RESAMPLE)
+
+
+PREPROCESSING_POLICIES = ("resize", "center_crop", "multi_crop")
+MULTI_CROP_SHARE = 0.8
+
+
+def _square(image: Image.Image, side: int, left: int, top: int) -> Image.Image:
+    return image.crop((left, top, left + side, top + side))
+
+
+def policy_views(image: Image.Image, policy: str = "resize") -> list[Image.Image]:
+    """The picture(s) a model sees of ``image`` under ``policy`` (each still to be resized to the input size)."""
+    width, height = image.size
+    if policy == "resize":
+        return [image]
+    if policy == "center_crop":
+        side = min(width, height)
+        return [_square(image, side, (width - side) // 2, (height - side) // 2)]
+    if policy == "multi_crop":
+        side = max(1, round(MULTI_CROP_SHARE * min(width, height)))
+        corners = [(0, 0), (width - side, 0), (0, height - side), (width - side, height - side)]
+        return [_square(image, side, (width - side) // 2, (height - side) // 2)] + [
+            _square(image, side, left, top) for left, top in corners
+        ]
+    raise ValueError(f"unknown preprocessing policy {policy!r}; choose one of {PREPROCESSING_POLICIES}")
 
 
 @dataclass(frozen=True)

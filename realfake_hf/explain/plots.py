@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.images import resize_to_square, to_rgb
 from ..plots import save_figure, plt
 
 UPSCALE = 8  # 32 px CIFAKE images become 256 px, large enough to see where a map points
@@ -50,16 +51,27 @@ def plot_distributions(frame: pd.DataFrame, methods: list[str], output_dir: Path
 
 
 def plot_gallery(items: list[dict], methods: list[str], path: Path, title: str) -> Path:
-    columns = 1 + len(methods)
-    figure, axes = plt.subplots(len(items), columns, figsize=(2.2 * columns, 2.3 * len(items)), squeeze=False)
+    """One row per item: [the picture as taken, when ``item["original"]`` is given], the model's view (its input,
+    upscaled without smoothing) and one overlay per method; the row title gives ``p_fake`` and any ``caption``."""
+    with_original = any("original" in item for item in items)
+    columns = 1 + len(methods) + with_original
+    figure, axes = plt.subplots(len(items), columns, figsize=(2.2 * columns, 2.4 * len(items)), squeeze=False)
     for row, item in zip(axes, items):
-        image = np.asarray(item["image"].convert("RGB").resize((32 * UPSCALE, 32 * UPSCALE), resample=0))
-        row[0].imshow(image)
-        row[0].set_title(f"p(fake) {item['p_fake']:.2f}", fontsize=8)
-        for axis, method in zip(row[1:], methods):
-            saliency = np.kron(item["maps"][method], np.ones((UPSCALE, UPSCALE)))
-            axis.imshow(image)
-            axis.imshow(saliency, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        side = next(iter(item["maps"].values())).shape[0] if item["maps"] else 32
+        scale = max(1, (32 * UPSCALE) // side)
+        view = np.asarray(resize_to_square(to_rgb(item["image"]), side).resize((side * scale,) * 2, resample=0))
+        cells = iter(row)
+        if with_original:
+            axis = next(cells)
+            axis.imshow(np.asarray(to_rgb(item["original"])))
+            axis.set_title(item.get("caption", ""), fontsize=7)
+        axis = next(cells)
+        axis.imshow(view)
+        axis.set_title(f"model input, p(fake) {item['p_fake']:.2f}", fontsize=7)
+        for method in methods:
+            axis = next(cells)
+            axis.imshow(view)
+            axis.imshow(np.kron(item["maps"][method], np.ones((scale, scale))), cmap="jet", alpha=0.45, vmin=0, vmax=1)
             axis.set_title(method, fontsize=8)
         for axis in row:
             axis.axis("off")
