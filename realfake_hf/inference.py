@@ -28,6 +28,12 @@ def load_detector(model_dir: str | Path):
     return model.eval(), processor
 
 
+def run_name(model_dir: str | Path) -> str:
+    """The folder's name, or its run's for a run's ``model/`` folder (``results/paper_cnn/model`` -> paper_cnn)."""
+    path = Path(model_dir)
+    return path.parent.name if path.name == "model" else path.name
+
+
 def fake_index(model: PreTrainedModel) -> int:
     label2id = {label.lower(): index for label, index in model.config.label2id.items()}
     if "fake" not in label2id:

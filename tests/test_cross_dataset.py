@@ -15,6 +15,7 @@ from realfake_hf.cross_dataset.analysis import (
     calibration_effect,
     most_confident_errors,
     overlap_metrics,
+    real_flagged_as_fake,
     validate_content_map,
 )
 from realfake_hf.data import load_detection_dataset
@@ -68,6 +69,15 @@ def test_most_confident_errors_come_first():
     assert errors == {"false_positives": [1, 0], "false_negatives": [4, 3]}
 
 
+def test_real_flagged_as_fake_counts_per_content():
+    labels = np.array([0, 0, 0, 0, 1])
+    p_fake = np.array([0.95, 0.6, 0.1, 0.2, 0.99])
+    flagged = real_flagged_as_fake(labels, p_fake, ["people", "people", "people", "city", "people"])
+    assert flagged["people"] == {"n_real": 3, "flagged_share": pytest.approx(2 / 3),
+                                 "confidently_flagged_share": pytest.approx(1 / 3), "median_p_fake_of_flagged": pytest.approx(0.775)}
+    assert flagged["city"]["flagged_share"] == 0 and flagged["city"]["median_p_fake_of_flagged"] is None
+
+
 def test_policy_views_are_squares_of_the_picture():
     image = Image.new("RGB", (200, 100))
     assert policy_views(image, "resize") == [image]
@@ -112,6 +122,7 @@ def test_report_on_a_hand_made_overlapping_set(tmp_path, overlapping_folder, tra
     assert set(report["policies"]) == {"resize", "center_crop", "multi_crop"}
     assert set(report["policies"]["resize"]["per_content"]) == {"planes", "city"}
     assert report["temperature"] > 0
+    assert set(report["real_flagged_as_fake"]) == {"planes", "city"}
     written = {path.name for path in (tmp_path / "tiny").iterdir()}
     assert {"cross_dataset.json", "predictions.csv", "policies.png", "per_content.png", "confidence_histograms.png",
             "reliability_diagram.png"} <= written
@@ -125,7 +136,8 @@ def test_report_on_a_hand_made_overlapping_set(tmp_path, overlapping_folder, tra
     np.testing.assert_allclose(predictions["p_fake_resize"], predict_split(model, processor, data), atol=1e-5)
 
     table = write_comparison(tmp_path).read_text()
-    assert table.count("| paper_cnn |") == 3, "one row per preprocessing policy"
+    assert table.count("| paper_cnn |") == 3 + 2, "one row per preprocessing policy, one per content with real images"
+    assert "| paper_cnn | planes | 3 |" in table
 
 
 def test_cli_writes_one_folder_per_model_and_the_table(tmp_path, overlapping_folder, trained_tiny_model, mini_cifake_zip):

@@ -12,7 +12,8 @@ import logging
 from pathlib import Path
 
 from ..data.images import PREPROCESSING_POLICIES
-from .report import cross_dataset_report, model_name, write_comparison
+from ..inference import run_name
+from .report import cross_dataset_report, write_comparison
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     content_map = json.loads(args.content_map) if args.content_map else None
     for model_dir in args.models:
         cross_dataset_report(
-            model_dir, Path(args.output_dir) / model_name(model_dir), args.dataset, args.dataset_path,
+            model_dir, Path(args.output_dir) / run_name(model_dir), args.dataset, args.dataset_path,
             args.label_map, content_map, tuple(args.policies), args.cifake_path, args.max_cifake_samples,
             args.real_below, args.fake_above, args.gallery_size, seed=args.seed,
         )

@@ -97,3 +97,21 @@ def most_confident_errors(labels: np.ndarray, p_fake: np.ndarray, count: int, th
         "false_positives": false_positives[np.argsort(-p_fake[false_positives], kind="stable")][:count].tolist(),
         "false_negatives": false_negatives[np.argsort(p_fake[false_negatives], kind="stable")][:count].tolist(),
     }
+
+
+def real_flagged_as_fake(labels: np.ndarray, p_fake: np.ndarray, contents: list[str], threshold: float = 0.5,
+                         confident: float = 0.9) -> dict:
+    """Per content category, who pays for false positives: the share of its real images flagged as fake, the
+    share flagged with p_fake >= ``confident``, and the median p_fake of the flagged ones."""
+    labels, p_fake, contents = np.asarray(labels, dtype=int), np.asarray(p_fake, dtype=float), np.asarray(contents)
+    result = {}
+    for content in sorted(set(contents[labels == 0].tolist())):
+        scores = p_fake[(labels == 0) & (contents == content)]
+        flagged = scores[scores >= threshold]
+        result[content] = {
+            "n_real": int(len(scores)),
+            "flagged_share": float(len(flagged) / len(scores)),
+            "confidently_flagged_share": float((scores >= confident).mean()),
+            "median_p_fake_of_flagged": float(np.median(flagged)) if len(flagged) else None,
+        }
+    return result

@@ -26,7 +26,9 @@ from ..data.images import PREPROCESSING_POLICIES, policy_views, to_rgb
 from ..evaluation import seeded_subset
 from ..explain import EXPLAINERS, methods_for
 from ..explain.plots import plot_gallery
-from ..inference import fake_index, input_spec, load_detector, p_fake_from_logits, pixels_from_rgb, split_logits
+from ..inference import (
+    fake_index, input_spec, load_detector, p_fake_from_logits, pixels_from_rgb, run_name, split_logits,
+)
 from ..metrics import detection_metrics
 from ..plots import plot_reliability_diagram
 from ..runinfo import run_info
@@ -36,6 +38,7 @@ from .analysis import (
     decisions_at,
     most_confident_errors,
     overlap_metrics,
+    real_flagged_as_fake,
     to_class_indices,
     validate_content_map,
 )
@@ -44,12 +47,6 @@ from .plots import plot_confidence_histograms, plot_model_comparison, plot_per_c
 logger = logging.getLogger(__name__)
 
 REPORT_FILE = "cross_dataset.json"
-
-
-def model_name(model_dir: str | Path) -> str:
-    """The run's name: ``results/resnet/model`` -> ``resnet``."""
-    path = Path(model_dir)
-    return path.parent.name if path.name == "model" else path.name
 
 
 @torch.inference_mode()
@@ -102,7 +99,7 @@ def cross_dataset_report(
     output_dir.mkdir(parents=True, exist_ok=True)
     model, processor = load_detector(model_dir)
     spec, fake_column = input_spec(processor), fake_index(model)
-    name = model_name(model_dir)
+    name = run_name(model_dir)
 
     cifake = load_detection_dataset("cifake", cifake_path)
     cifake_scores = {}
@@ -146,6 +143,7 @@ def cross_dataset_report(
         },
         "content_map": content_map,
         "content_overlap": overlap_metrics(labels, scores, contents, content_map),
+        "real_flagged_as_fake": real_flagged_as_fake(labels, scores, contents),
         "temperature": temperature,
         "calibration": {
             "cifake_test": calibration_effect(test_logits, test_labels, temperature, fake_column, real_below, fake_above),
@@ -231,6 +229,14 @@ def write_comparison(output_root: str | Path) -> Path:
             lines.append("| " + " | ".join(cells) + " |")
         primary = report["policies"][report["primary_policy"]]
         rows.append({"model": report["model"], "cifake": report["cifake_test"], "other": primary})
+    lines += ["", "Who pays for false positives: real images flagged as fake, per content (primary policy; "
+              "'sure' = p(fake) >= 0.9).", "", "| model | content | real images | flagged as fake | flagged and sure "
+              "| median p(fake) of the flagged |", "|---|---|---|---|---|---|"]
+    for report in reports:
+        for content, row in report["real_flagged_as_fake"].items():
+            median = row["median_p_fake_of_flagged"]
+            lines.append(f"| {report['model']} | {content} | {row['n_real']} | {_percent(row['flagged_share'])} | "
+                         f"{_percent(row['confidently_flagged_share'])} | {'n/a' if median is None else f'{median:.2f}'} |")
     lines += ["", f"n = {reports[0]['n']} images ({reports[0]['n_per_label']['real']} real, "
               f"{reports[0]['n_per_label']['fake']} fake). Per-content numbers, galleries and calibration are in "
               "each model's folder.", ""]

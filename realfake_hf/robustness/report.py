@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..data import load_detection_dataset
 from ..data.images import decode_image, resize_to_square
+from ..inference import run_name
 from ..metrics import detection_metrics
 from ..plots import plt, save_figure
 from ..runinfo import run_info
@@ -62,12 +63,6 @@ PANELS = (
     ("false_positive_rate", "reals judged fake (FPR)"),
 )
 EXAMPLE_METHOD, EXAMPLE_DIRECTION = "pgd", "fake_to_real"
-
-
-def model_label(model_dir: str | Path) -> str:
-    """The folder's name, or its run's for a run's ``model/`` folder (``results/paper_cnn/model`` -> paper_cnn)."""
-    path = Path(model_dir)
-    return path.parent.name if path.name == "model" else path.name
 
 
 def stratified_subset(data: Dataset, size: int | None, seed: int = 0) -> Dataset:
@@ -333,7 +328,7 @@ def robustness_report(
     ``attack_samples`` 0 = no attacks. Returns ``{"robustness": ..., "attacks": ...}`` as written."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    folders = {model_label(folder): str(folder) for folder in models}
+    folders = {run_name(folder): str(folder) for folder in models}
     if len(folders) != len(models):
         raise ValueError(f"two model folders share a name: {models}")
     splits = load_detection_dataset(dataset, dataset_path)
