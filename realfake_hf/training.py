@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import sys
@@ -25,6 +24,7 @@ from .model_card import write_model_card
 from .models import create_model, image_processor_for, model_entry
 from .robustness.adversarial_training import DetectorTrainer
 from .runinfo import run_info
+from .tracking import offline_wandb_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +54,8 @@ def compute_accuracy(eval_prediction) -> dict:
 
 
 def configure_wandb(training_args: TrainingArguments) -> None:
-    """Offline by default (this project must run without a network): run files go under the output folder,
-    ``wandb sync OUTPUT_DIR/wandb/offline-run-*`` uploads them later. Set WANDB_MODE=online to stream."""
     if "wandb" in (training_args.report_to or []):
-        os.environ.setdefault("WANDB_MODE", "offline")
-        os.environ.setdefault("WANDB_DIR", training_args.output_dir)
-        os.environ.setdefault("WANDB_PROJECT", "realfake-hf")
-        os.environ.setdefault("WANDB_SILENT", "true")
-        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+        offline_wandb_defaults(training_args.output_dir)
 
 
 def _plain(value):

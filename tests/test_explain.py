@@ -125,3 +125,19 @@ def test_explain_report_writes_metrics_tables_and_figures(trained_tiny_model, mi
     for figure in ("deletion_insertion.png", "central_share.png", "agreement.png"):
         assert (tmp_path / figure).stat().st_size > 5_000
     assert list(tmp_path.glob("gallery_*.png"))
+
+
+def test_explain_report_logs_a_gallery_table_to_offline_wandb(trained_tiny_model, mini_cifake_zip, tmp_path,
+                                                               monkeypatch):
+    from realfake_hf.explain.report import explain_split, overlay_classes
+
+    assert overlay_classes(np.array([[0.0, 0.5], [0.99, 1.0]]), scale=2, levels=5).tolist() == [
+        [0, 0, 2, 2], [0, 0, 2, 2], [4, 4, 4, 4], [4, 4, 4, 4]]
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    explain_split(trained_tiny_model, tmp_path, "cifake", "test", str(mini_cifake_zip), max_samples=8,
+                  batch_size=8, steps=2, gallery_size=2, report_to_wandb=True)
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    assert list(run_dir.glob("*.wandb")), "the offline run holds its log, for `wandb sync`"
+    tables = list((run_dir / "files" / "media" / "table").glob("gallery_*.table.json"))
+    assert tables and '"outcome"' in tables[0].read_text()

@@ -50,6 +50,12 @@ def plot_distributions(frame: pd.DataFrame, methods: list[str], output_dir: Path
     return paths
 
 
+def model_view(image, side: int) -> tuple[np.ndarray, int]:
+    """What the model saw, at ``side`` px, enlarged without smoothing to about 256 px; and the enlargement."""
+    scale = max(1, (32 * UPSCALE) // side)
+    return np.asarray(resize_to_square(to_rgb(image), side).resize((side * scale,) * 2, resample=0)), scale
+
+
 def plot_gallery(items: list[dict], methods: list[str], path: Path, title: str) -> Path:
     """One row per item: [the picture as taken, when ``item["original"]`` is given], the model's view (its input,
     upscaled without smoothing) and one overlay per method; the row title gives ``p_fake`` and any ``caption``."""
@@ -57,9 +63,7 @@ def plot_gallery(items: list[dict], methods: list[str], path: Path, title: str) 
     columns = 1 + len(methods) + with_original
     figure, axes = plt.subplots(len(items), columns, figsize=(2.2 * columns, 2.4 * len(items)), squeeze=False)
     for row, item in zip(axes, items):
-        side = next(iter(item["maps"].values())).shape[0] if item["maps"] else 32
-        scale = max(1, (32 * UPSCALE) // side)
-        view = np.asarray(resize_to_square(to_rgb(item["image"]), side).resize((side * scale,) * 2, resample=0))
+        view, scale = model_view(item["image"], next(iter(item["maps"].values())).shape[0] if item["maps"] else 32)
         cells = iter(row)
         if with_original:
             axis = next(cells)

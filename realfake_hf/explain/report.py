@@ -20,10 +20,11 @@ from ..data import load_detection_dataset, with_model_inputs
 from ..evaluation import seeded_subset
 from ..inference import fake_index, input_spec, load_detector
 from ..runinfo import run_info
+from ..tracking import offline_wandb_defaults
 from . import EXPLAINERS, methods_for
 from .agreement import agreement
 from .faithfulness import area_under_curve, central_share, perturbation_curves
-from .plots import plot_curves, plot_distributions, plot_gallery
+from .plots import model_view, plot_curves, plot_distributions, plot_gallery
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,34 @@ def _summaries(frame: pd.DataFrame) -> dict:
             for name, group in groups.items()}
 
 
+def log_to_wandb(metrics: dict, examples: dict[str, list[dict]], methods: list[str], output_dir: Path, name: str):
+    """One W&B run (offline unless WANDB_MODE says otherwise): summary numbers, the figures, and a table with
+    one row per gallery image: outcome, p(fake), the image and one overlay per method."""
+    import wandb  # only when asked: importing wandb is slow and the report runs without it
+
+    offline_wandb_defaults(output_dir)
+    columns = ["outcome", "p_fake", "image", *methods]
+    table = wandb.Table(columns=columns)
+    for outcome, items in examples.items():
+        for item in items:
+            image, scale = model_view(item["image"], item["maps"][methods[0]].shape[0])
+            overlays = [wandb.Image(image, masks={"saliency": {"mask_data": overlay_classes(item["maps"][m], scale)}})
+                        for m in methods]
+            table.add_data(outcome, item["p_fake"], wandb.Image(image), *overlays)
+    with wandb.init(name=name, job_type="explain", config=metrics["provenance"]) as run:
+        run.summary.update({f"{group}/{key}": value for group, values in metrics["summaries"].items()
+                            for key, value in values.items()})
+        run.log({"gallery": table, **{path.stem: wandb.Image(str(path)) for path in sorted(output_dir.glob("*.png"))}})
+    return run
+
+
+def overlay_classes(saliency: np.ndarray, scale: int, levels: int = 5) -> np.ndarray:
+    """A saliency map in [0, 1] as ``levels`` integer bands, enlarged ``scale`` times like the gallery image:
+    W&B shows masks of class ids over an image, not continuous heat maps."""
+    bands = np.minimum((saliency * levels).astype(np.int32), levels - 1)
+    return np.kron(bands, np.ones((scale, scale), dtype=np.int32))
+
+
 def explain_split(
     model_dir: str | Path,
     output_dir: str | Path,
@@ -74,7 +103,10 @@ def explain_split(
     steps: int = 16,
     seed: int = 0,
     gallery_size: int = 8,
+    report_to_wandb: bool = False,
 ) -> dict:
+    """Explain ``max_samples`` seeded images of a split (None = all) with every method that applies; with
+    ``report_to_wandb``, also log the summaries and a table of the gallery images with their overlays."""
     start = time.perf_counter()
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -122,5 +154,7 @@ def explain_split(
                                steps=steps, seed=seed),
     }
     (output_dir / "explain_metrics.json").write_text(json.dumps(metrics, indent=2))
+    if report_to_wandb:
+        log_to_wandb(metrics, examples, methods, output_dir, name=f"explain-{Path(model_dir).name}")
     logger.info("explained %d images with %s in %.0f s -> %s", len(frame), methods, seconds, output_dir)
     return metrics
