@@ -13,6 +13,7 @@ from pathlib import Path
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .compare import compare_predictions
+from .robustness.table import robustness_table
 
 TEST_METRICS = Path("eval/test/metrics.json")
 TEST_PREDICTIONS = Path("eval/test/predictions.csv")
@@ -150,8 +151,8 @@ def _other_evaluations(run_dir: Path) -> str:
     return header + "\n" + "\n".join(rows) + "\n"
 
 
-def build_card(runs: dict[str, Path], title: str) -> ModelCard:
-    """A card for the runs ``{name: run_dir}`` that have a test evaluation."""
+def build_card(runs: dict[str, Path], title: str, robustness: str = "") -> ModelCard:
+    """A card for the runs ``{name: run_dir}`` that have a test evaluation (+ a robustness table, if given)."""
     eval_results, details = [], []
     for name, run_dir in runs.items():
         metrics = _read_json(run_dir / TEST_METRICS)
@@ -180,6 +181,7 @@ def build_card(runs: dict[str, Path], title: str) -> ModelCard:
             results_table(runs),
             "The paper's CNN reached 92.98% (Bird & Lotfi 2024).",
             *details,
+            *(["## Robustness (CIFAKE test subset)", robustness] if robustness else []),
             "## Intended use\n\n" + INTENDED_USE,
             "## Training data\n\n" + CIFAKE_REFERENCE,
             "## Limitations\n\n" + LIMITATIONS,
@@ -200,6 +202,8 @@ def write_model_card(run_dir: str | Path) -> Path:
 
 
 README_START, README_END = "<!-- results-table:start -->", "<!-- results-table:end -->"
+ROBUSTNESS_START, ROBUSTNESS_END = "<!-- robustness-table:start -->", "<!-- robustness-table:end -->"
+ROBUSTNESS_DIR = "robustness"
 
 
 def evaluated_runs(results_dir: str | Path) -> dict[str, Path]:
@@ -207,20 +211,28 @@ def evaluated_runs(results_dir: str | Path) -> dict[str, Path]:
 
 
 def write_project_card(results_dir: str | Path = "results", path: str | Path = "model_card.md") -> Path:
-    build_card(evaluated_runs(results_dir), "realfake-hf detectors").save(path)
+    robustness = robustness_table(Path(results_dir) / ROBUSTNESS_DIR)
+    build_card(evaluated_runs(results_dir), "realfake-hf detectors", robustness).save(path)
     return Path(path)
 
 
+def _replace_block(text: str, start: str, end: str, content: str, where: Path) -> str:
+    if start not in text or end not in text:
+        raise ValueError(f"{where} has no {start} ... {end} block to fill")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
 def update_readme_table(readme: str | Path = "README.md", results_dir: str | Path = "results") -> None:
-    """Replace the README's block between the results-table markers with the table from the result files."""
+    """Refill the README's results-table block (and its robustness-table block, when it has one) from the
+    result files."""
     readme = Path(readme)
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} block to fill")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    table = results_table(evaluated_runs(results_dir))
-    readme.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
+    text = _replace_block(readme.read_text(), README_START, README_END, results_table(evaluated_runs(results_dir)), readme)
+    if ROBUSTNESS_START in text:
+        robustness = robustness_table(Path(results_dir) / ROBUSTNESS_DIR) or "No robustness results yet."
+        text = _replace_block(text, ROBUSTNESS_START, ROBUSTNESS_END, robustness, readme)
+    readme.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,8 @@ from realfake_hf.robustness.__main__ import main as robustness_main
 from realfake_hf.robustness.adversarial_training import DetectorTrainer
 from realfake_hf.robustness.attacks import adversarial_images, load_pixel_space_detector
 from realfake_hf.robustness.report import decoded_pictures, stratified_subset
-from realfake_hf.training import train_detector
+from realfake_hf.model_card import README_END, README_START, update_readme_table, write_project_card
+from realfake_hf.training import copy_results, train_detector
 
 IDENTITY_STRENGTHS = {
     "gaussian_blur": 0, "down_up_resize": 1, "gaussian_noise": 0, "crop": 1, "shift": 0, "colour_jitter": 0,
@@ -132,6 +133,19 @@ def test_report_writes_json_and_figures(trained_tiny_model, mini_cifake_zip, tmp
     assert {f"perturbation_{name}.png" for name in PERTURBATIONS} <= figures
     examples = {f"adversarial_examples_{name}.png" for name in models}
     assert {"attack_curves.png", "transfer_matrix.png", *examples} <= figures
+    summary = (output_dir / "README.md").read_text()
+    clean = next(r for r in robustness["results"] if r["model"] == "twin" and r["perturbation"] == "none")
+    assert f"| twin | {100 * clean['accuracy']:.1f}% [" in summary
+    assert "| twin | fake -> real |" in summary and "PGD 8/255" in summary
+
+    results = tmp_path / "results"
+    copy_results(trained_tiny_model, results / "tiny")
+    shutil.copytree(output_dir, results / "robustness")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{README_START}\n{README_END}\n<!-- robustness-table:start -->\nold\n<!-- robustness-table:end -->\n")
+    update_readme_table(readme, results)
+    assert "| twin | fake -> real |" in readme.read_text() and "old" not in readme.read_text()
+    assert "## Robustness" in write_project_card(results, tmp_path / "card.md").read_text()
 
 
 def test_adversarial_training_batches_stay_within_the_budget_and_raise_the_loss(trained_tiny_model, cifake_test, tmp_path):

@@ -37,6 +37,7 @@ from ..inference import run_name
 from ..metrics import detection_metrics
 from ..plots import plt, save_figure
 from ..runinfo import run_info
+from .table import write_robustness_summary
 from .attacks import (
     DIRECTIONS,
     EPSILONS_255,
@@ -339,8 +340,11 @@ def robustness_report(
     context = {"dataset": dataset, "split": split, "subset": "stratified by label x content", "models": folders}
     data = stratified_subset(splits[split], max_samples or None, seed)
     robustness = write_perturbation_report(detectors, data, output_dir, seed, batch_size, **context)
-    if not attack_samples:
-        return {"robustness": robustness, "attacks": None}
-    data = stratified_subset(splits[split], attack_samples, seed)
-    attacks = write_attack_report(detectors, data, output_dir, seed, pgd_steps, n_examples, batch_size, **context)
+    attacks = None
+    if attack_samples:
+        data = stratified_subset(splits[split], attack_samples, seed)
+        attacks = write_attack_report(detectors, data, output_dir, seed, pgd_steps, n_examples, batch_size, **context)
+    else:
+        (output_dir / "attacks.json").unlink(missing_ok=True)  # a table must not mix in an older run's attacks
+    write_robustness_summary(output_dir)
     return {"robustness": robustness, "attacks": attacks}
