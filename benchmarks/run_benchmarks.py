@@ -5,6 +5,9 @@
 2. Training throughput of the paper CNN through the Trainer (our datasets pipeline) against a plain PyTorch
    loop over pre-decoded tensors: same model, batch size, optimizer and number of steps, in one run.
 3. Evaluation throughput (images/s) on the 20,000-image test split, first (decoding included) and cached.
+4. The model zoo: training and inference images/s of every shipped config's model at its input size, plain
+   (float32, channels-last), under bfloat16 autocast and under ``torch.compile``; and the Trainer's data
+   loader with 0 vs 2 worker processes.
 
 Writes ``results/benchmarks.json`` and ``results/benchmarks.md``. Run nothing else heavy meanwhile.
 """
@@ -191,6 +194,130 @@ def bench_evaluation(model_dir: str) -> dict:
     return runs
 
 
+ZOO_CONFIGS = ("paper_cnn", "resnet", "vit_scratch", "efficientnet_lite0", "dinov2_probe")
+ZOO_VARIANTS = ("float32", "bf16_autocast", "compile")
+
+
+def _zoo_model(config_name: str):
+    import yaml
+
+    from realfake_hf.models import create_model
+
+    config = yaml.safe_load((ROOT / "configs" / f"{config_name}.yaml").read_text())
+    model = create_model(config["model_name"], image_size=config["image_size"],
+                         freeze_backbone=config.get("freeze_backbone", False))
+    return config, model
+
+
+def _zoo_speed(model, inputs, labels, variant: str, train: bool, steps: int, warmup: int) -> float:
+    import contextlib
+
+    import torch
+
+    runner = torch.compile(model) if variant == "compile" else model
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if variant == "bf16_autocast"
+                else contextlib.nullcontext())
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4) if train else None
+    model.train(train)
+    timer = _SteadyStateTimer(warmup)
+    for step in range(steps):
+        timer.step(step)
+        if train:
+            with autocast:
+                loss = runner(pixel_values=inputs, labels=labels).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        else:
+            with torch.no_grad(), autocast:
+                runner(pixel_values=inputs)
+    timer.stop()
+    return (steps - warmup) * len(inputs) / timer.seconds
+
+
+def bench_zoo(configs: tuple[str, ...] = ZOO_CONFIGS, variants: tuple[str, ...] = ZOO_VARIANTS,
+              batch_size: int = 64, steps: int = 8, warmup: int = 3, rounds: int = 2) -> dict:
+    """Images/s per shipped config's model, training and inference, per variant; variants alternate per round."""
+    import numpy as np
+    import torch
+
+    from realfake_hf.data import collate_pixels, load_detection_dataset, with_model_inputs
+    from realfake_hf.models import model_entry
+
+    images = load_detection_dataset("cifake")["train"].select(range(batch_size))
+    results = {}
+    for config_name in configs:
+        config, _ = _zoo_model(config_name)
+        entry = model_entry(config["model_name"])
+        pixels = with_model_inputs(images, config["image_size"], mean=entry.mean, std=entry.std)
+        batch = collate_pixels(pixels.__getitems__(list(range(batch_size))))
+        speeds = {(variant, mode): [] for variant in variants for mode in ("train", "inference")}
+        for _ in range(rounds):
+            for variant in variants:
+                for mode in ("train", "inference"):
+                    torch.manual_seed(0)
+                    torch._dynamo.reset()
+                    _, model = _zoo_model(config_name)
+                    speeds[(variant, mode)].append(_zoo_speed(
+                        model, batch["pixel_values"], batch["labels"], variant, mode == "train", steps, warmup))
+        results[config_name] = {
+            "model_name": config["model_name"], "image_size": config["image_size"],
+            "frozen_backbone": bool(config.get("freeze_backbone", False)),
+            **{f"{variant}_{mode}": {"each_round": values, "median": float(np.median(values))}
+               for (variant, mode), values in speeds.items()},
+        }
+    return {"batch_size": batch_size, "steps": steps, "warmup_steps_excluded": warmup, "rounds": rounds,
+            "models": results, "workers": bench_workers(batch_size)}
+
+
+def bench_workers(batch_size: int = 128, steps: int = 60, rounds: int = 2) -> dict:
+    """ResNet-20 training steps fed by the training DataLoader (flips and shifts in the batch transform)
+    with 0 vs 2 worker processes, alternating."""
+    import numpy as np
+    import torch
+    from torch.utils.data import DataLoader
+
+    from realfake_hf.data import collate_pixels, load_detection_dataset, with_model_inputs
+    from realfake_hf.models import create_model
+
+    train = with_model_inputs(load_detection_dataset("cifake")["train"].select(range(steps * batch_size)), 32,
+                              train=True, hflip_probability=0.5, max_shift=4)
+    speeds = {0: [], 2: []}
+    for _ in range(rounds):
+        for workers in speeds:
+            torch.manual_seed(0)
+            model = create_model("resnet").train()
+            optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            loader = DataLoader(train, batch_size=batch_size, collate_fn=collate_pixels, num_workers=workers)
+            start = time.perf_counter()
+            for batch in loader:
+                loss = model(**batch).loss
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            speeds[workers].append(len(train) / (time.perf_counter() - start))
+    return {f"workers_{w}": {"each_round": v, "median": float(np.median(v))} for w, v in speeds.items()}
+
+
+def _zoo_markdown(zoo: dict) -> list[str]:
+    header = ["config", "model", "input px"] + [f"{mode} {variant}" for mode in ("train", "inference")
+                                                for variant in ZOO_VARIANTS]
+    lines = ["", f"## Model zoo: images/s, batch {zoo['batch_size']}", "",
+             f"Each cell is the median of {zoo['rounds']} rounds of {zoo['steps']} steps "
+             f"(the first {zoo['warmup_steps_excluded']} not timed; `torch.compile`'s compilation falls in them); "
+             "variants alternate within each round. 'float32' is the default path (channels-last batches).", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for config_name, row in zoo["models"].items():
+        cells = [config_name, row["model_name"] + (" (frozen)" if row["frozen_backbone"] else ""), str(row["image_size"])]
+        cells += [f"{row[f'{variant}_{mode}']['median']:.0f}" for mode in ("train", "inference") for variant in ZOO_VARIANTS]
+        lines.append("| " + " | ".join(cells) + " |")
+    workers = zoo["workers"]
+    lines += ["", "ResNet-20 training fed by the real training DataLoader (flips and shifts), images/s: "
+              + ", ".join(f"{name.replace('_', ' ')}: {run['median']:.0f} (rounds {', '.join(f'{v:.0f}' for v in run['each_round'])})"
+                          for name, run in workers.items()) + "."]
+    return lines
+
+
 def to_markdown(results: dict) -> str:
     from realfake_hf.runinfo import machine
 
@@ -240,6 +367,8 @@ def to_markdown(results: dict) -> str:
             "| run | images/s |", "|---|---|",
             *(f"| {name.replace('_', ' ')} | {run['images_per_s']:.0f} |" for name, run in evaluation.items()),
         ]
+    if results.get("zoo"):
+        lines += _zoo_markdown(results["zoo"])
     return "\n".join(lines) + "\n"
 
 
@@ -249,7 +378,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(ROOT / "results/paper_cnn/model"), help="model folder for evaluation")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--only", choices=["import", "training", "layout", "evaluation"], action="append")
+    parser.add_argument("--only", choices=["import", "training", "layout", "evaluation", "zoo"], action="append")
     parser.add_argument("--output", default=str(ROOT / "results/benchmarks"))
     parser.add_argument("--markdown_only", action="store_true", help="rewrite the .md from the saved .json")
     args = parser.parse_args()
@@ -259,7 +388,7 @@ def main() -> None:
     output = Path(args.output)
     json_path = output.with_suffix(".json")
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
-    chosen = [] if args.markdown_only else args.only or ["import", "training", "layout", "evaluation"]
+    chosen = [] if args.markdown_only else args.only or ["import", "training", "layout", "evaluation", "zoo"]
     if "import" in chosen:
         results["import"] = bench_import(args.dataset_path)
     if "training" in chosen:
@@ -268,6 +397,8 @@ def main() -> None:
         results["layout"] = bench_layout()
     if "evaluation" in chosen:
         results["evaluation"] = bench_evaluation(args.model)
+    if "zoo" in chosen:
+        results["zoo"] = bench_zoo()
     if chosen:
         results.update(command=command_line(), date=time.strftime("%Y-%m-%d"), machine=machine())
     json_path.parent.mkdir(parents=True, exist_ok=True)
