@@ -199,15 +199,17 @@ ZOO_VARIANTS = ("float32", "bf16_autocast", "compile")
 COMPILED_CONFIGS = ("paper_cnn", "resnet")  # the from-scratch CNNs that train for an hour; compiling each takes minutes here
 
 
-def _zoo_model(config_name: str):
+def _zoo_config(config_name: str) -> dict:
     import yaml
 
+    return yaml.safe_load((ROOT / "configs" / f"{config_name}.yaml").read_text())
+
+
+def _zoo_model(config: dict):
     from realfake_hf.models import create_model
 
-    config = yaml.safe_load((ROOT / "configs" / f"{config_name}.yaml").read_text())
-    model = create_model(config["model_name"], image_size=config["image_size"],
-                         freeze_backbone=config.get("freeze_backbone", False))
-    return config, model
+    return create_model(config["model_name"], image_size=config["image_size"],
+                        freeze_backbone=config.get("freeze_backbone", False))
 
 
 def _zoo_speed(model, inputs, labels, variant: str, train: bool, steps: int, warmup: int) -> float:
@@ -248,7 +250,7 @@ def bench_zoo(configs: tuple[str, ...] = ZOO_CONFIGS, variants: tuple[str, ...] 
     images = load_detection_dataset("cifake")["train"].select(range(batch_size))
     results = {}
     for config_name in configs:
-        config, _ = _zoo_model(config_name)
+        config = _zoo_config(config_name)
         entry = model_entry(config["model_name"])
         pixels = with_model_inputs(images, config["image_size"], mean=entry.mean, std=entry.std)
         batch = collate_pixels(pixels.__getitems__(list(range(batch_size))))
@@ -259,7 +261,7 @@ def bench_zoo(configs: tuple[str, ...] = ZOO_CONFIGS, variants: tuple[str, ...] 
                 for mode in ("train", "inference"):
                     torch.manual_seed(0)
                     torch._dynamo.reset()
-                    _, model = _zoo_model(config_name)
+                    model = _zoo_model(config)
                     speeds[(variant, mode)].append(_zoo_speed(
                         model, batch["pixel_values"], batch["labels"], variant, mode == "train", steps, warmup))
         results[config_name] = {

@@ -115,6 +115,7 @@ def cross_dataset_report(
     labels = np.asarray(data["label"])
     content_names = data.features["content"].names
     contents = [content_names[i] for i in data["content"]]
+    file_names = data["file_name"]
     content_map = validate_content_map(content_map or {}, content_names)
     logits = {policy: policy_logits(model, spec, data, policy, batch_size) for policy in policies}
     p_fake = {policy: p_fake_from_logits(model, values) for policy, values in logits.items()}
@@ -150,14 +151,14 @@ def cross_dataset_report(
             dataset: calibration_effect(logits[primary], labels, temperature, fake_column, real_below, fake_above),
         },
         "most_confident_errors": {
-            kind: [{"file_name": data[i]["file_name"], "content": contents[i], "p_fake": round(float(scores[i]), 4)}
+            kind: [{"file_name": file_names[i], "content": contents[i], "p_fake": round(float(scores[i]), 4)}
                    for i in indices]
             for kind, indices in errors.items()
         },
     }
 
     title = f"{name} on {dataset}"
-    predictions = pd.DataFrame({"file_name": data["file_name"], "label": [("real", "fake")[i] for i in labels],
+    predictions = pd.DataFrame({"file_name": file_names, "label": [("real", "fake")[i] for i in labels],
                                 "content": contents})
     for policy, values in p_fake.items():
         predictions[f"p_fake_{policy}"] = np.round(values, 6)

@@ -34,6 +34,11 @@ PGD_STEPS = 10
 PGD_STEP_RATIO = 2.5  # step = 2.5 * eps / steps (Madry et al.): the budget's edge is reachable from a random start
 
 
+def direction_title(direction: str) -> str:
+    """``fake_to_real`` -> ``fake -> real``."""
+    return direction.replace("_to_", " -> ")
+
+
 def unit_pixels(images: Sequence[Image.Image], image_size: int) -> torch.Tensor:
     """NCHW floats in [0, 1]: the evaluation conversion (whole image resized to the square input) before normalising."""
     raw = [resize_to_square(image, image_size).tobytes() for image in images]

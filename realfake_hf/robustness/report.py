@@ -37,7 +37,6 @@ from ..inference import run_name
 from ..metrics import detection_metrics
 from ..plots import plt, save_figure
 from ..runinfo import run_info
-from .table import write_robustness_summary
 from .attacks import (
     DIRECTIONS,
     EPSILONS_255,
@@ -46,9 +45,11 @@ from .attacks import (
     PGD_STEPS,
     PixelSpaceDetector,
     attack_and_transfer,
+    direction_title,
     load_pixel_space_detector,
 )
 from .perturbations import PERTURBATIONS, Perturbation
+from .table import write_robustness_summary
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +131,6 @@ def high_frequency_summary(records: list[dict]) -> dict:
     return summary
 
 
-def _direction_title(direction: str) -> str:
-    return direction.replace("_to_", " -> ")
-
-
 def _strength_label(strength: float) -> str:
     return f"{strength:g}"
 
@@ -167,7 +164,7 @@ def plot_attack_curves(frame: pd.DataFrame, path: Path) -> Path:
             selected = white_box[(white_box["method"] == method) & (white_box["direction"] == direction)]
             for model, rows in selected.groupby("source_model", sort=False):
                 axis.plot(rows["eps_255"], rows["accuracy"], "o-", label=model)
-            axis.set(title=f"{method.upper()}, {_direction_title(direction)}", xlabel="L-inf budget (x/255)",
+            axis.set(title=f"{method.upper()}, {direction_title(direction)}", xlabel="L-inf budget (x/255)",
                      ylabel="accuracy under attack", ylim=(-0.02, 1.02))
             axis.grid(alpha=0.3)
     axes[0][0].legend()
@@ -186,7 +183,7 @@ def plot_transfer_matrix(frame: pd.DataFrame, method: str, eps_255: int, path: P
             axis.text(column, row, f"{value:.2f}", ha="center", va="center")
         axis.set_xticks(range(len(table.columns)), table.columns, rotation=30, ha="right")
         axis.set_yticks(range(len(table.index)), table.index)
-        axis.set(xlabel="judged by", ylabel="crafted on", title=_direction_title(direction))
+        axis.set(xlabel="judged by", ylabel="crafted on", title=direction_title(direction))
         figure.colorbar(image, ax=axis, label="accuracy")
     figure.suptitle(f"{method.upper()} at {eps_255}/255: transfer between models")
     return save_figure(figure, path)
@@ -247,7 +244,7 @@ def attack_results(
         records += [{"direction": direction, **record} for record in setting_records]
         if (method, eps_255, direction) == example_setting and n_examples and images[direction]:
             for name, detector in detectors.items():
-                title = f"{name}: {method.upper()} {eps_255}/255, {_direction_title(direction)}"
+                title = f"{name}: {method.upper()} {eps_255}/255, {direction_title(direction)}"
                 _evasion_examples_figure(detector, images[direction], crafted[name], eps_255, n_examples,
                                          output_dir / f"adversarial_examples_{name}.png", title, batch_size)
     return records

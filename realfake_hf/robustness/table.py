@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scipy.stats import binomtest
 
+from .attacks import DIRECTIONS, direction_title
 from .perturbations import PERTURBATIONS
 
 SUMMARY_FILE = "README.md"
@@ -51,10 +52,10 @@ def robustness_table(results_dir: str | Path) -> str:
         budgets = sorted({key[2] for key in white_box if key[2] > 0})
         rows = []
         for model in attacks["models"]:
-            for direction in ("fake_to_real", "real_to_fake"):
+            for direction in DIRECTIONS:
                 clean = white_box[(model, direction, 0)]
                 interval = binomtest(clean["n_correct_clean"], clean["n"]).proportion_ci(0.95)
-                rows.append([model, direction.replace("_to_", " -> "), _cell(clean["accuracy_clean"], interval.low, interval.high)]
+                rows.append([model, direction_title(direction), _cell(clean["accuracy_clean"], interval.low, interval.high)]
                             + [_attack_cell(white_box[(model, direction, eps)]) for eps in budgets])
         lines += ["", *_markdown(["model", "attack direction", "clean"] + [f"PGD {eps}/255" for eps in budgets], rows),
                   "", f"White-box PGD ({attacks['pgd']['steps']} steps, random start, L-infinity) with "
