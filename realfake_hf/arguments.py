@@ -99,19 +99,23 @@ def yaml_to_argv(path: str | Path) -> list[str]:
     return argv
 
 
-def parse_arguments(argv: list[str] | None = None, default_config: str | None = None):
-    """``(ModelArguments, DataArguments, DetectorTrainingArguments, config)`` from ``--config FILE`` and overrides."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    config = default_config
+def config_then_overrides(argv: list[str], default_config: str | None = None) -> tuple[list[str], str | None]:
+    """``--config FILE``'s values as arguments, followed by the other arguments of ``argv`` (which win)."""
+    argv, config = list(argv), default_config
     if "--config" in argv:
         position = argv.index("--config")
         config = argv[position + 1]
         del argv[position : position + 2]
-    config_argv = yaml_to_argv(config) if config else []
+    return (yaml_to_argv(config) if config else []) + argv, config
+
+
+def parse_arguments(argv: list[str] | None = None, default_config: str | None = None):
+    """``(ModelArguments, DataArguments, DetectorTrainingArguments, config)`` from ``--config FILE`` and overrides."""
+    arguments, config = config_then_overrides(sys.argv[1:] if argv is None else argv, default_config)
     parser = HfArgumentParser((ModelArguments, DataArguments, DetectorTrainingArguments))
     parser.allow_abbrev = False  # a misspelt key must fail, not silently set the argument it abbreviates
     try:
-        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=config_argv + argv)
+        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=arguments)
     except ValueError as error:
         raise ValueError(f"{error}\n(config file: {config}; its keys must be argument names, see --help)") from error
     return model_args, data_args, training_args, config

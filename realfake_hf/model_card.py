@@ -62,6 +62,8 @@ def _result_row(name: str, metrics: dict, run: dict) -> str:
     wall = run.get("wall_time_s")
     parameters = run.get("parameters")
     evaluation = metrics.get("provenance", {})
+    if stopped := run.get("stopped"):
+        name += f" (stopped at epoch {stopped['epochs_completed']:g} of {stopped['planned_epochs']:g})"
     return (
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
         f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "
@@ -160,9 +162,16 @@ def build_card(runs: dict[str, Path], title: str, robustness: str = "") -> Model
             continue
         run = _read_json(run_dir / "run_info.json")
         eval_results += _eval_results(name, metrics)
+        made_by = f"Made by: `{run.get('command', 'n/a')}`"
+        if stopped := run.get("stopped"):
+            made_by = (
+                f"Trained by `{run.get('training_command')}`, {stopped['reason']} at epoch {stopped['epochs_completed']:g} "
+                f"of {stopped['planned_epochs']:g} ({stopped['published_checkpoint']} published); evaluated by "
+                f"`{run.get('command', 'n/a')}`"
+            )
         details.append(
             f"### {name}\n\nPer CIFAR-10 class on the test split (fake is the positive class):\n\n"
-            f"{_per_content_table(metrics)}\n\n{_other_evaluations(run_dir)}\nMade by: `{run.get('command', 'n/a')}`, finished "
+            f"{_per_content_table(metrics)}\n\n{_other_evaluations(run_dir)}\n{made_by}, finished "
             f"{run.get('finished_utc', '?')}, on {run.get('machine', {}).get('hostname_platform', '?')}.\n"
         )
     card_data = ModelCardData(

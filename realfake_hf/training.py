@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 RUN_INFO_FILE = "run_info.json"
 ARGS_FILE = "args.yaml"
 TEST_EVAL_DIR = "eval/test"
+MODEL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -83,7 +84,7 @@ def copy_results(output_dir: Path, results_dir: Path) -> None:
         shutil.copytree(output_dir / TEST_EVAL_DIR, results_dir / TEST_EVAL_DIR, dirs_exist_ok=True)
     model_dir = results_dir / "model"
     model_dir.mkdir(exist_ok=True)
-    for name in ("config.json", "model.safetensors", "preprocessor_config.json"):
+    for name in MODEL_FILES:
         shutil.copy2(output_dir / name, model_dir / name)
 
 

@@ -141,3 +141,26 @@ def test_every_shipped_config_parses_and_names_a_registered_model(config):
     assert model_args.model_name in list_models()
     assert training_args.load_best_model_at_end and training_args.metric_for_best_model == "accuracy"
     assert training_args.output_dir.endswith(config.stem)
+
+
+def test_stopped_run_is_published_from_its_checkpoint(trained_tiny_model, mini_cifake_zip, tmp_path):
+    from transformers import AutoModelForImageClassification
+
+    from realfake_hf.model_card import results_table
+    from realfake_hf.stopped_run import main
+
+    first_epoch = min(trained_tiny_model.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+    results = tmp_path / "stopped"
+    training_argv = ["--config", PAPER_CNN_CONFIG, *tiny_training_argv(tmp_path / "run", mini_cifake_zip), "--num_train_epochs", "2"]
+    metrics = main(["--checkpoint", str(first_epoch), "--results_dir", str(results), "--wall_time_s", "12",
+                    "--reason", "stopped by a time limit", "--", *training_argv])
+
+    run = json.loads((results / "run_info.json").read_text())
+    assert run["stopped"]["epochs_completed"] == 1 and run["stopped"]["planned_epochs"] == 2
+    assert run["train_images"] == 216 and run["train_images_per_second"] == pytest.approx(216 / 12)
+    assert run["training_command"].endswith("--num_train_epochs 2")
+    assert len(pd.read_csv(results / "history.csv")) == 1  # the evaluations up to the checkpoint, not after
+    assert json.loads((results / "eval/test/metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+    AutoModelForImageClassification.from_pretrained(results / "model")
+    assert "stopped at epoch 1 of 2" in results_table({"paper_cnn": results})
+    assert "stopped by a time limit at epoch 1 of 2" in (results / "README.md").read_text()
