@@ -194,7 +194,7 @@ def bench_evaluation(model_dir: str) -> dict:
     return runs
 
 
-ZOO_CONFIGS = ("paper_cnn", "resnet", "vit_scratch", "efficientnet_lite0", "dinov2_probe")
+ZOO_CONFIGS = ("paper_cnn", "resnet", "resnet_wide", "vit_scratch", "vit_scratch_patch2", "efficientnet_lite0", "dinov2_probe")
 ZOO_VARIANTS = ("float32", "bf16_autocast", "compile")
 COMPILED_CONFIGS = ("paper_cnn", "resnet")  # the from-scratch CNNs that train for an hour; compiling each takes minutes here
 
@@ -208,8 +208,10 @@ def _zoo_config(config_name: str) -> dict:
 def _zoo_model(config: dict):
     from realfake_hf.models import create_model
 
+    overrides = config.get("model_config_overrides") or {}
     return create_model(config["model_name"], image_size=config["image_size"],
-                        freeze_backbone=config.get("freeze_backbone", False))
+                        freeze_backbone=config.get("freeze_backbone", False),
+                        **(json.loads(overrides) if isinstance(overrides, str) else overrides))
 
 
 def _zoo_speed(model, inputs, labels, variant: str, train: bool, steps: int, warmup: int) -> float:
@@ -271,7 +273,7 @@ def bench_zoo(configs: tuple[str, ...] = ZOO_CONFIGS, variants: tuple[str, ...] 
                for (variant, mode), values in speeds.items()},
         }
     return {"batch_size": batch_size, "steps": steps, "warmup_steps_excluded": warmup, "rounds": rounds,
-            "models": results, "workers": bench_workers(batch_size)}
+            "models": results}
 
 
 def bench_workers(batch_size: int = 128, steps: int = 60, rounds: int = 2) -> dict:
@@ -316,6 +318,8 @@ def _zoo_markdown(zoo: dict) -> list[str]:
         cells += [f"{row[f'{variant}_{mode}']['median']:.0f}" if f"{variant}_{mode}" in row else "not tried"
                   for mode in ("train", "inference") for variant in ZOO_VARIANTS]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [f"\nRows of {', '.join(rerun['configs'])} re-measured on {rerun['date']} (`--zoo_configs`)."
+              for rerun in zoo.get("partial_reruns", [])]
     workers = zoo["workers"]
     lines += ["", "ResNet-20 training fed by the real training DataLoader (flips and shifts), images/s: "
               + ", ".join(f"{name.replace('_', ' ')}: {run['median']:.0f} (rounds {', '.join(f'{v:.0f}' for v in run['each_round'])})"
@@ -402,6 +406,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--only", choices=["import", "training", "layout", "evaluation", "zoo"], action="append")
+    parser.add_argument("--zoo_configs", nargs="+", choices=ZOO_CONFIGS, default=None,
+                        help="with --only zoo: measure only these configs and keep the other rows as they are")
     parser.add_argument("--output", default=str(ROOT / "results/benchmarks"))
     parser.add_argument("--markdown_only", action="store_true", help="rewrite the .md from the saved .json")
     args = parser.parse_args()
@@ -420,8 +426,14 @@ def main() -> None:
         results["layout"] = bench_layout()
     if "evaluation" in chosen:
         results["evaluation"] = bench_evaluation(args.model)
-    if "zoo" in chosen:
-        results["zoo"] = bench_zoo()
+    if "zoo" in chosen and args.zoo_configs:
+        measured = bench_zoo(tuple(args.zoo_configs))
+        results["zoo"]["models"] = {**results["zoo"]["models"], **measured["models"]}
+        results["zoo"]["partial_reruns"] = results["zoo"].get("partial_reruns", []) + [
+            {"configs": args.zoo_configs, "date": time.strftime("%Y-%m-%d")}]
+    elif "zoo" in chosen:
+        zoo = bench_zoo()
+        results["zoo"] = {**zoo, "workers": bench_workers(zoo["batch_size"])}
     if chosen:
         results.update(command=command_line(), date=time.strftime("%Y-%m-%d"), machine=machine())
     json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,8 +68,14 @@ def _result_row(name: str, metrics: dict, run: dict) -> str:
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
         f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "
         f"| {'n/a' if wall is None else f'{wall / 60:.1f} min'} ({machine.get('device', '?')}, {machine.get('cpu_cores', '?')} cores) "
-        f"| {_rate(run.get('train_images_per_second'))} | {_rate(evaluation.get('images_per_second'))} |"
+        f"| {_rate(run.get('train_images_per_second'))} | {_rate(evaluation.get('images_per_second'))}{_unless_cpu(evaluation)} |"
     )
+
+
+def _unless_cpu(provenance: dict) -> str:
+    """The accelerator an evaluation ran on, where it was not this project's usual CPU."""
+    device = provenance.get("machine", {}).get("device", "cpu")
+    return "" if device == "cpu" else f" ({device})"
 
 
 RESULT_HEADER = (

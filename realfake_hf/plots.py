@@ -37,6 +37,17 @@ def plot_learning_curve(history: pd.DataFrame, path: Path, title: str = "") -> P
     return save_figure(figure, path)
 
 
+def plot_validation_by_epoch(table: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """One line per run (the columns of ``table``, indexed by epoch): runs compared epoch for epoch."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for run in table.columns:
+        axis.plot(table.index, table[run], "o-", markersize=3, label=run)
+    axis.set(xlabel="epoch", ylabel="validation accuracy", title=title or "validation accuracy per epoch")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return save_figure(figure, path)
+
+
 def plot_confusion_matrix(matrix: list[list[int]], path: Path, title: str = "") -> Path:
     figure, axis = plt.subplots(figsize=(4.5, 4))
     ConfusionMatrixDisplay(np.asarray(matrix), display_labels=["real", "fake"]).plot(

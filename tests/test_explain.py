@@ -141,3 +141,33 @@ def test_explain_report_logs_a_gallery_table_to_offline_wandb(trained_tiny_model
     assert list(run_dir.glob("*.wandb")), "the offline run holds its log, for `wandb sync`"
     tables = list((run_dir / "files" / "media" / "table").glob("gallery_*.table.json"))
     assert tables and '"outcome"' in tables[0].read_text()
+
+
+def test_explanations_are_compared_on_the_images_both_models_explained(tmp_path):
+    import pandas as pd
+
+    from realfake_hf.explain.compare import main
+
+    def report(name, files, labels, shares):
+        folder = tmp_path / name
+        folder.mkdir()
+        n = len(files)
+        pd.DataFrame({"file_name": files, "label": labels, "content": ["cat"] * n, "correct": [True] * (n - 1) + [False],
+                      "central_share_gradcam": shares, "deletion_auc_gradcam": [0.1] * n, "insertion_auc_gradcam": [0.9] * n,
+                      "central_share_random": [0.5] * n, "deletion_auc_random": [0.5] * n,
+                      "insertion_auc_random": [0.5] * n}).to_csv(folder / "per_image.csv", index=False)
+        return str(folder)
+
+    cnn = report("cnn", ["a.jpg", "b.jpg", "c.jpg"], ["fake", "real", "fake"], [0.2, 0.4, 0.9])
+    vit = report("vit", ["b.jpg", "a.jpg"], ["real", "fake"], [0.8, 0.6])
+    table = main([cnn, vit, "--output_dir", str(tmp_path / "out")]).set_index(["model", "method", "group"])
+
+    assert table.loc[("cnn", "gradcam", "all"), "n"] == 2  # c.jpg was explained by one model only
+    assert table.loc[("cnn", "gradcam", "all"), "central_share"] == pytest.approx(0.3)
+    assert table.loc[("vit", "gradcam", "all"), "central_share"] == pytest.approx(0.7)
+    assert table.loc[("vit", "gradcam", "label=fake"), "central_share"] == pytest.approx(0.6)
+    assert table.loc[("cnn", "random", "content=cat"), "insertion_auc"] == pytest.approx(0.5)
+    assert table.loc[("cnn", "gradcam", "all"), "accuracy"] == pytest.approx(1.0)  # the wrong one was c.jpg
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "| vit | gradcam | label=real | 1 | 1.000 | 0.800 | 0.100 | 0.900 |" in readme and "content=" not in readme.split("|---")[1]
+    assert (tmp_path / "out" / "central_share_by_content.png").stat().st_size > 5_000

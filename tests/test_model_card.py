@@ -42,3 +42,16 @@ def test_readme_without_markers_is_an_error(tmp_path):
     (tmp_path / "results").mkdir()
     with pytest.raises(ValueError, match="results-table"):
         update_readme_table(tmp_path / "README.md", tmp_path / "results")
+
+
+def test_table_names_the_accelerator_of_a_gpu_evaluation(trained_tiny_model, tmp_path):
+    results = tmp_path / "results"
+    for name in ("on_cpu", "on_gpu"):
+        copy_results(trained_tiny_model, results / name)
+    metrics_file = results / "on_gpu/eval/test/metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["provenance"]["machine"]["device"] = "NVIDIA H100 80GB HBM3"
+    metrics_file.write_text(json.dumps(metrics))
+    rows = {line.split(" | ")[0].strip("| "): line for line in
+            write_project_card(results, tmp_path / "card.md").read_text().splitlines() if line.startswith("| on_")}
+    assert rows["on_gpu"].endswith(" (NVIDIA H100 80GB HBM3) |") and rows["on_cpu"][-3].isdigit()

@@ -164,3 +164,17 @@ def test_stopped_run_is_published_from_its_checkpoint(trained_tiny_model, mini_c
     AutoModelForImageClassification.from_pretrained(results / "model")
     assert "stopped at epoch 1 of 2" in results_table({"paper_cnn": results})
     assert "stopped by a time limit at epoch 1 of 2" in (results / "README.md").read_text()
+
+
+def test_runs_are_compared_epoch_for_epoch(trained_tiny_model, tmp_path):
+    from realfake_hf.history import main
+
+    shorter = tmp_path / "shorter"
+    shorter.mkdir()
+    history = pd.read_csv(trained_tiny_model / "history.csv")
+    history.iloc[:1].to_csv(shorter / "history.csv", index=False)
+    table = main([str(trained_tiny_model), str(shorter), "--output", str(tmp_path / "by_epoch.png")])
+    assert table.index.tolist() == [1.0, 2.0]
+    assert table[trained_tiny_model.name].tolist() == history["eval_accuracy"].tolist()
+    assert table["shorter"].isna().tolist() == [False, True]  # a run that stopped earlier leaves a gap
+    assert (tmp_path / "by_epoch.png").stat().st_size > 0 and (tmp_path / "by_epoch.csv").exists()
