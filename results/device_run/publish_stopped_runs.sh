@@ -16,3 +16,7 @@ publish vit_scratch_patch2 checkpoint-4752 --config configs/vit_scratch_patch2.y
 publish resnet_shift_adversarial checkpoint-8448 --config configs/resnet_shift_adversarial.yaml
 publish paper_cnn_bf16_gpu checkpoint-19698 --config configs/paper_cnn.yaml
 publish paper_cnn_bf16_128px checkpoint-12663 --config configs/paper_cnn.yaml --image_size 128
+# vit_scratch's evaluation overlapped another job here, so its test evaluation was then redone alone for a clean
+# images/s (same predictions; the command is in results/vit_scratch/eval/test/metrics.json, provenance):
+#   python evaluate.py --model results/vit_scratch/model --dataset cifake --split test \
+#       --output_dir results/vit_scratch/eval/test --batch_size 512
