@@ -22,12 +22,11 @@ import torch
 from transformers import HfArgumentParser, TrainerState
 
 from .arguments import DataArguments, ModelArguments, config_then_overrides
-from .data import load_detection_dataset
-from .evaluation import evaluate_split, seeded_subset
+from .evaluation import seeded_subset
 from .history import write_history
 from .inference import load_detector
 from .model_card import write_model_card
-from .training import MODEL_FILES, TEST_EVAL_DIR, write_run_files
+from .training import MODEL_FILES, evaluate_test_split, load_run_dataset, parameter_counts, write_run_files
 
 logger = logging.getLogger(__name__)
 
@@ -59,24 +58,16 @@ def publish_stopped_run(arguments: StoppedRunArguments, training_argv: list[str]
     parser = HfArgumentParser((ModelArguments, DataArguments))
     parser.allow_abbrev = False  # the training arguments left over must not match a model or data argument
     model_args, data_args, _ = parser.parse_args_into_dataclasses(args=arguments_list, return_remaining_strings=True)
-    title = f"{model_args.model_name} on {data_args.dataset_name}"
-
     results_dir.mkdir(parents=True, exist_ok=True)
-    write_history(state.log_history, results_dir, f"{title} (stopped at epoch {state.epoch:g})")
+    write_history(state.log_history, results_dir, f"{model_args.model_name} on {data_args.dataset_name} (stopped at epoch {state.epoch:g})")
     (results_dir / "model").mkdir(exist_ok=True)
     for name in MODEL_FILES:
         shutil.copy2(checkpoint / name, results_dir / "model" / name)
 
-    dataset = load_detection_dataset(
-        data_args.dataset_name, data_args.dataset_path, data_args.validation_fraction, data_args.split_seed,
-        data_args.drop_duplicates, data_args.strict_data, data_args.label_map,
-    )
+    dataset = load_run_dataset(data_args)
     model, processor = load_detector(checkpoint)
-    metrics = evaluate_split(
-        model, processor, seeded_subset(dataset["test"], data_args.max_eval_samples, training_args.seed),
-        results_dir / TEST_EVAL_DIR, title=f"{title} test", batch_size=training_args.per_device_eval_batch_size,
-        model_dir=str(checkpoint), dataset=data_args.dataset_name, dataset_split="test",
-    )
+    metrics = evaluate_test_split(model, processor, dataset, model_args, data_args, training_args, results_dir,
+                                  str(checkpoint))
     train_images = len(seeded_subset(dataset["train"], data_args.max_train_samples, training_args.seed))
     extra = {
         "wall_time_s": arguments.wall_time_s,
@@ -90,8 +81,7 @@ def publish_stopped_run(arguments: StoppedRunArguments, training_argv: list[str]
             "best_checkpoint": Path(state.best_model_checkpoint).name if state.best_model_checkpoint else None,
         },
         "training_command": "python train.py " + " ".join(training_argv),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        **parameter_counts(model),
         "train_images": train_images,
         "validation_images": len(dataset["validation"]),
         "train_images_per_second": (

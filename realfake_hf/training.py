@@ -88,6 +88,32 @@ def copy_results(output_dir: Path, results_dir: Path) -> None:
         shutil.copy2(output_dir / name, model_dir / name)
 
 
+def load_run_dataset(data_args: DataArguments):
+    """The dataset a run's ``DataArguments`` name, with validation carved from train."""
+    return load_detection_dataset(
+        data_args.dataset_name, data_args.dataset_path, data_args.validation_fraction, data_args.split_seed,
+        data_args.drop_duplicates, data_args.strict_data, data_args.label_map,
+    )
+
+
+def evaluate_test_split(model, processor, dataset, model_args, data_args, training_args, output_dir: Path,
+                        model_dir: str) -> dict:
+    """The run's test evaluation into ``output_dir/eval/test`` (``max_eval_samples`` applies, seeded)."""
+    return evaluate_split(
+        model, processor, seeded_subset(dataset["test"], data_args.max_eval_samples, training_args.seed),
+        output_dir / TEST_EVAL_DIR, title=f"{model_args.model_name} on {data_args.dataset_name} test",
+        batch_size=training_args.per_device_eval_batch_size,
+        model_dir=model_dir, dataset=data_args.dataset_name, dataset_split="test",
+    )
+
+
+def parameter_counts(model) -> dict:
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+    }
+
+
 def train_detector(
     model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments, config: str | None = None
 ) -> dict:
@@ -104,10 +130,7 @@ def train_detector(
     logger.info("process %d/%d on %s", training_args.process_index, training_args.world_size, training_args.device)
 
     with training_args.main_process_first(desc="dataset import"):
-        dataset = load_detection_dataset(
-            data_args.dataset_name, data_args.dataset_path, data_args.validation_fraction, data_args.split_seed,
-            data_args.drop_duplicates, data_args.strict_data, data_args.label_map,
-        )
+        dataset = load_run_dataset(data_args)
         if "train" not in dataset:
             raise ValueError(f"{data_args.dataset_name} has no train split; it has {list(dataset)} (use evaluate.py).")
         train_split = seeded_subset(dataset["train"], data_args.max_train_samples, training_args.seed)
@@ -148,15 +171,9 @@ def train_detector(
     metrics = {"train": train_result.metrics, "validation": validation}
     if not trainer.is_world_process_zero():
         return metrics
-    n_parameters = sum(p.numel() for p in model.parameters())
-    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if data_args.evaluate_test and "test" in dataset:
-        test_split = seeded_subset(dataset["test"], data_args.max_eval_samples, training_args.seed)
-        metrics["test"] = evaluate_split(
-            trainer.model, processor, test_split, output_dir / TEST_EVAL_DIR,
-            title=f"{model_args.model_name} on {data_args.dataset_name} test",
-            batch_size=training_args.per_device_eval_batch_size,
-            model_dir=str(output_dir), dataset=data_args.dataset_name, dataset_split="test",
+        metrics["test"] = evaluate_test_split(
+            trainer.model, processor, dataset, model_args, data_args, training_args, output_dir, str(output_dir)
         )
     write_run_files(
         output_dir, model_args, data_args, training_args, config,
@@ -164,8 +181,7 @@ def train_detector(
             "wall_time_s": time.perf_counter() - start,
             "resumed_from": resume_from,
             "world_size": training_args.world_size,
-            "parameters": n_parameters,
-            "trainable_parameters": n_trainable,
+            **parameter_counts(model),
             "train_images": len(train_split),
             "validation_images": len(eval_split),
             "best_checkpoint": trainer.state.best_model_checkpoint,
