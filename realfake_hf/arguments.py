@@ -17,7 +17,9 @@ class ModelArguments:
     model_name: str = field(default="paper_cnn", metadata={"help": "Registered model name (realfake_hf.models.list_models())."})
     image_size: int = field(default=32, metadata={"help": "Side of the square model input; images are resized to it."})
     pretrained_path: str | None = field(
-        default=None, metadata={"help": "Pretrained models: local folder or Hub id (default: the usual search)."}
+        default=None,
+        metadata={"help": "Pretrained models: backbone folder or Hub id (default: the usual search). From-scratch "
+                          "models: a trained model folder of the same architecture to fine-tune further."},
     )
     freeze_backbone: bool = field(default=False, metadata={"help": "Pretrained models: train only the head (linear probe)."})
     model_config_overrides: str | None = field(

@@ -12,6 +12,7 @@ from scipy.special import softmax
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import AutoImageProcessor, AutoModelForImageClassification, PreTrainedModel
+from transformers.utils import IMAGE_PROCESSOR_NAME
 
 from . import models  # noqa: F401  (Auto-class registration)
 from .data import collate_pixels, with_model_inputs
@@ -24,7 +25,9 @@ def load_detector(model_dir: str | Path):
     if not (model_dir / "config.json").exists():
         raise FileNotFoundError(f"{model_dir} holds no model (no config.json); pass a folder written by train.py.")
     model = AutoModelForImageClassification.from_pretrained(model_dir)
-    processor = AutoImageProcessor.from_pretrained(model_dir)
+    # Named explicitly: for a timm folder AutoImageProcessor would otherwise build its processor from config.json's
+    # pretrained_cfg and ignore the processor train.py saved.
+    processor = AutoImageProcessor.from_pretrained(model_dir, image_processor_filename=IMAGE_PROCESSOR_NAME)
     return model.eval(), processor
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .compare import compare_predictions
@@ -56,7 +57,14 @@ def _rate(value) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
-def _result_row(name: str, metrics: dict, run: dict) -> str:
+def _starting_weights(run_dir: Path) -> str | None:
+    """The weights a run started from when its config named them (``pretrained_path``), e.g. a trained detector
+    fine-tuned further: its wall time then covers only the fine-tuning."""
+    args_file = run_dir / "args.yaml"
+    return yaml.safe_load(args_file.read_text())["model"].get("pretrained_path") if args_file.exists() else None
+
+
+def _result_row(name: str, metrics: dict, run: dict, starting_weights: str | None = None) -> str:
     low, high = metrics["accuracy_ci95"]
     machine = run.get("machine", {})
     wall = run.get("wall_time_s")
@@ -64,6 +72,8 @@ def _result_row(name: str, metrics: dict, run: dict) -> str:
     evaluation = metrics.get("provenance", {})
     if stopped := run.get("stopped"):
         name += f" (stopped at epoch {stopped['epochs_completed']:g} of {stopped['planned_epochs']:g})"
+    if starting_weights:
+        name += f" (fine-tuned from {starting_weights})"
     return (
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
         f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "
@@ -128,7 +138,8 @@ def _eval_results(name: str, metrics: dict) -> list[EvalResult]:
 
 def results_table(runs: dict[str, Path]) -> str:
     rows = [
-        _result_row(name, _read_json(run_dir / TEST_METRICS), _read_json(run_dir / "run_info.json"))
+        _result_row(name, _read_json(run_dir / TEST_METRICS), _read_json(run_dir / "run_info.json"),
+                    _starting_weights(run_dir))
         for name, run_dir in runs.items()
         if (run_dir / TEST_METRICS).exists()
     ]

@@ -16,7 +16,8 @@ from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 def save_figure(figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    if figure.get_layout_engine() is None:  # figures made with layout="constrained" keep their own engine
+        figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path

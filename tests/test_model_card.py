@@ -55,3 +55,16 @@ def test_table_names_the_accelerator_of_a_gpu_evaluation(trained_tiny_model, tmp
     rows = {line.split(" | ")[0].strip("| "): line for line in
             write_project_card(results, tmp_path / "card.md").read_text().splitlines() if line.startswith("| on_")}
     assert rows["on_gpu"].endswith(" (NVIDIA H100 80GB HBM3) |") and rows["on_cpu"][-3].isdigit()
+
+
+def test_table_says_which_run_continued_from_trained_weights(trained_tiny_model, tmp_path):
+    results = tmp_path / "results"
+    for name in ("fresh", "continued"):
+        copy_results(trained_tiny_model, results / name)
+    args_file = results / "continued/args.yaml"
+    arguments = yaml.safe_load(args_file.read_text())
+    arguments["model"]["pretrained_path"] = "results/fresh/model"
+    args_file.write_text(yaml.safe_dump(arguments))
+    card = write_project_card(results, tmp_path / "card.md").read_text()
+    assert "| continued (fine-tuned from results/fresh/model) |" in card
+    assert "| fresh |" in card

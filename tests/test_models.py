@@ -8,8 +8,8 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification, pi
 
 from conftest import CIFAKE_ZIP
 from realfake_hf.data import import_dataset
-from realfake_hf.inference import load_detector, predict_split
-from realfake_hf.models import create_model, image_processor_for, list_models
+from realfake_hf.inference import input_spec, load_detector, predict_split
+from realfake_hf.models import create_model, image_processor_for, list_models, model_entry
 from realfake_hf.models.pretrained import HEAD_NAMES
 
 
@@ -57,8 +57,15 @@ def test_every_model_saves_loads_and_runs_in_a_pipeline(name, tmp_path, real_or_
     pixels = torch.randn(2, 3, 32, 32)
     with torch.inference_mode():
         assert torch.allclose(model(pixel_values=pixels).logits, reloaded(pixel_values=pixels).logits, atol=1e-5)
-    scores = pipeline("image-classification", model=str(tmp_path))(str(real_or_ai_dir / "people/real/1.jpg"))
+    classifier = pipeline("image-classification", model=str(tmp_path))
+    scores = classifier(str(real_or_ai_dir / "people/real/1.jpg"))
     assert {row["label"] for row in scores} == {"real", "fake"}
+    square = Image.new("RGB", (48, 48), (200, 30, 90))
+    assert tuple(classifier.image_processor(square, return_tensors="pt")["pixel_values"].shape[-2:]) == (32, 32)
+    _, processor = load_detector(tmp_path)
+    entry = model_entry(name)
+    spec = input_spec(processor)
+    assert (spec["image_size"], list(spec["mean"]), list(spec["std"])) == (32, list(entry.mean), list(entry.std))
 
 
 def test_paper_cnn_has_the_published_size():
@@ -69,6 +76,20 @@ def test_paper_cnn_has_the_published_size():
 def test_unknown_model_name_lists_the_registered_ones():
     with pytest.raises(KeyError, match="paper_cnn"):
         create_model("resnet9000")
+
+
+def test_a_from_scratch_model_can_continue_from_a_trained_folder(trained_tiny_model, tmp_path):
+    trained = AutoModelForImageClassification.from_pretrained(trained_tiny_model)
+    continued = create_model("paper_cnn", pretrained_path=str(trained_tiny_model))
+    fresh = create_model("paper_cnn")
+    for name, weight in trained.state_dict().items():
+        assert torch.equal(continued.state_dict()[name], weight), name
+    assert any(not torch.equal(fresh.state_dict()[name], w) for name, w in trained.state_dict().items())
+
+    with pytest.raises(ValueError, match="do not fit the configured 'realfake-cifar-resnet'"):
+        create_model("resnet", pretrained_path=str(trained_tiny_model))
+    with pytest.raises(FileNotFoundError, match="train.py wrote"):
+        create_model("paper_cnn", pretrained_path=str(tmp_path))
 
 
 def test_trained_folder_loads_with_auto_classes_and_runs_in_a_pipeline(trained_tiny_model, mini_cifake_zip):

@@ -61,7 +61,8 @@ def plot_gallery(items: list[dict], methods: list[str], path: Path, title: str) 
     upscaled without smoothing) and one overlay per method; the row title gives ``p_fake`` and any ``caption``."""
     with_original = any("original" in item for item in items)
     columns = 1 + len(methods) + with_original
-    figure, axes = plt.subplots(len(items), columns, figsize=(2.2 * columns, 2.4 * len(items)), squeeze=False)
+    figure, axes = plt.subplots(len(items), columns, figsize=(2.2 * columns, 2.4 * len(items)), squeeze=False,
+                              layout="constrained")  # tight_layout lets the suptitle overlap the first row's titles
     for row, item in zip(axes, items):
         view, scale = model_view(item["image"], next(iter(item["maps"].values())).shape[0] if item["maps"] else 32)
         cells = iter(row)

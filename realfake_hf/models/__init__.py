@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from transformers import AutoConfig, AutoModelForImageClassification, PreTrainedModel, ViTConfig, ViTForImageClassification
 
@@ -61,14 +62,35 @@ def create_model(
     name: str, image_size: int = 32, pretrained_path: str | None = None, freeze_backbone: bool = False,
     **config_overrides,
 ) -> PreTrainedModel:
-    """A freshly initialised detector, or a pretrained backbone with a new real/fake head."""
+    """A freshly initialised detector, a pretrained backbone with a new real/fake head, or (``pretrained_path``
+    on a from-scratch model) a detector trained before, to fine-tune further (e.g. adversarial fine-tuning)."""
     entry = model_entry(name)
     if entry.pretrained:
         return entry.build(image_size=image_size, pretrained_path=pretrained_path, freeze_backbone=freeze_backbone,
                            **config_overrides)
-    if pretrained_path or freeze_backbone:
-        raise ValueError(f"'{name}' is trained from scratch: pretrained_path/freeze_backbone do not apply")
-    return entry.build(image_size=image_size, **config_overrides)
+    if freeze_backbone:
+        raise ValueError(f"'{name}' is trained from scratch: it has no pretrained backbone to freeze")
+    model = entry.build(image_size=image_size, **config_overrides)
+    return continue_from_trained(model, pretrained_path) if pretrained_path else model
+
+
+def continue_from_trained(model: PreTrainedModel, folder: str) -> PreTrainedModel:
+    """``model``'s architecture with the weights of a trained detector folder (train.py's ``model/``).
+
+    The config asked for decides the architecture; the folder must hold exactly its weights, so a wrong folder
+    (another model, other widths or image size) fails here with the keys that differ, instead of transformers'
+    usual warning and a silently half-random model."""
+    path = Path(folder)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(
+            f"pretrained_path {folder} is not a trained model folder (no config.json): give the model/ folder that "
+            "train.py wrote, e.g. results/resnet_wide/model."
+        )
+    trained, loading = type(model).from_pretrained(path, config=model.config, output_loading_info=True)
+    problems = {kind: keys for kind, keys in loading.items() if keys and kind != "error_msgs"}
+    if problems:
+        raise ValueError(f"The weights in {folder} do not fit the configured '{model.config.model_type}' model: {problems}")
+    return trained
 
 
 def image_processor_for(name: str, image_size: int):
@@ -112,7 +134,12 @@ def efficientnet_lite0(image_size: int = 224, pretrained_path: str | None = None
                        **config_overrides) -> PreTrainedModel:
     """timm's tf_efficientnet_lite0 (ImageNet) through transformers' ``TimmWrapper`` (mean = std = 0.5)."""
     location = locate_pretrained("tf_efficientnet_lite0.in1k", "timm/tf_efficientnet_lite0.in1k", pretrained_path)
-    return pretrained_classifier(location, freeze_backbone, **config_overrides)
+    model = pretrained_classifier(location, freeze_backbone, **config_overrides)
+    # A timm folder's image processor is built from config.json's pretrained_cfg (224 px, 87.5% centre crop):
+    # make it describe this model's real input, so pipeline() on a saved folder feeds what training fed.
+    model.config.pretrained_cfg.update(input_size=[3, image_size, image_size], crop_pct=1.0,
+                                       mean=list(DEFAULT_MEAN), std=list(DEFAULT_STD))
+    return model
 
 
 __all__ = [

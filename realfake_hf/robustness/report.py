@@ -173,14 +173,15 @@ def plot_attack_curves(frame: pd.DataFrame, path: Path) -> Path:
 
 def plot_transfer_matrix(frame: pd.DataFrame, method: str, eps_255: int, path: Path) -> Path:
     """Accuracy of each target model on adversarial images crafted on each source model."""
-    figure, axes = plt.subplots(1, len(DIRECTIONS), figsize=(5.5 * len(DIRECTIONS), 4.5), squeeze=False)
     selected = frame[(frame["method"] == method) & (frame["eps_255"] == eps_255)]
+    side = max(4.5, 0.8 * selected["source_model"].nunique() + 2)  # cells wide enough for their two-decimal labels
+    figure, axes = plt.subplots(1, len(DIRECTIONS), figsize=((side + 1.5) * len(DIRECTIONS), side), squeeze=False)
     for axis, direction in zip(axes[0], DIRECTIONS):
         table = selected[selected["direction"] == direction].pivot(
             index="source_model", columns="target_model", values="accuracy")
         image = axis.imshow(table.to_numpy(dtype=float), vmin=0, vmax=1, cmap="RdYlGn")
         for (row, column), value in np.ndenumerate(table.to_numpy(dtype=float)):
-            axis.text(column, row, f"{value:.2f}", ha="center", va="center")
+            axis.text(column, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
         axis.set_xticks(range(len(table.columns)), table.columns, rotation=30, ha="right")
         axis.set_yticks(range(len(table.index)), table.index)
         axis.set(xlabel="judged by", ylabel="crafted on", title=direction_title(direction))
