@@ -27,10 +27,16 @@ def test_project_card_and_readme_table_come_from_result_files(trained_tiny_model
     assert "McNemar" not in text, "one run has nothing to be compared with"
 
 
-def test_table_compares_the_two_best_runs_with_mcnemar(trained_tiny_model, tmp_path):
+def _results_of(trained_model, tmp_path, *names):
+    """A results folder holding the same trained run under each name."""
     results = tmp_path / "results"
-    for name in ("tiny_a", "tiny_b"):
-        copy_results(trained_tiny_model, results / name)
+    for name in names:
+        copy_results(trained_model, results / name)
+    return results
+
+
+def test_table_compares_the_two_best_runs_with_mcnemar(trained_tiny_model, tmp_path):
+    results = _results_of(trained_tiny_model, tmp_path, "tiny_a", "tiny_b")
     card = write_project_card(results, tmp_path / "model_card.md").read_text()
     assert "McNemar's test between the two best" in card
     assert "0 images only tiny_a gets right, 0 only tiny_b" in card and "do not differ significantly" in card
@@ -45,9 +51,7 @@ def test_readme_without_markers_is_an_error(tmp_path):
 
 
 def test_table_names_the_accelerator_of_a_gpu_evaluation(trained_tiny_model, tmp_path):
-    results = tmp_path / "results"
-    for name in ("on_cpu", "on_gpu"):
-        copy_results(trained_tiny_model, results / name)
+    results = _results_of(trained_tiny_model, tmp_path, "on_cpu", "on_gpu")
     metrics_file = results / "on_gpu/eval/test/metrics.json"
     metrics = json.loads(metrics_file.read_text())
     metrics["provenance"]["machine"]["device"] = "NVIDIA H100 80GB HBM3"
@@ -58,9 +62,7 @@ def test_table_names_the_accelerator_of_a_gpu_evaluation(trained_tiny_model, tmp
 
 
 def test_table_says_which_run_continued_from_trained_weights(trained_tiny_model, tmp_path):
-    results = tmp_path / "results"
-    for name in ("fresh", "continued"):
-        copy_results(trained_tiny_model, results / name)
+    results = _results_of(trained_tiny_model, tmp_path, "fresh", "continued")
     args_file = results / "continued/args.yaml"
     arguments = yaml.safe_load(args_file.read_text())
     arguments["model"]["pretrained_path"] = "results/fresh/model"
