@@ -199,19 +199,19 @@ ZOO_VARIANTS = ("float32", "bf16_autocast", "compile")
 COMPILED_CONFIGS = ("paper_cnn", "resnet")  # the from-scratch CNNs that train for an hour; compiling each takes minutes here
 
 
-def _zoo_config(config_name: str) -> dict:
-    import yaml
+def _zoo_config(config_name: str):
+    """The config's model arguments, read by the same parser as train.py."""
+    from realfake_hf.arguments import parse_arguments
 
-    return yaml.safe_load((ROOT / "configs" / f"{config_name}.yaml").read_text())
+    model_args, *_ = parse_arguments(["--config", str(ROOT / "configs" / f"{config_name}.yaml")])
+    return model_args
 
 
-def _zoo_model(config: dict):
+def _zoo_model(model_args):
     from realfake_hf.models import create_model
 
-    overrides = config.get("model_config_overrides") or {}
-    return create_model(config["model_name"], image_size=config["image_size"],
-                        freeze_backbone=config.get("freeze_backbone", False),
-                        **(json.loads(overrides) if isinstance(overrides, str) else overrides))
+    return create_model(model_args.model_name, image_size=model_args.image_size,
+                        freeze_backbone=model_args.freeze_backbone, **model_args.config_overrides())
 
 
 def _zoo_speed(model, inputs, labels, variant: str, train: bool, steps: int, warmup: int) -> float:
@@ -253,8 +253,8 @@ def bench_zoo(configs: tuple[str, ...] = ZOO_CONFIGS, variants: tuple[str, ...] 
     results = {}
     for config_name in configs:
         config = _zoo_config(config_name)
-        entry = model_entry(config["model_name"])
-        pixels = with_model_inputs(images, config["image_size"], mean=entry.mean, std=entry.std)
+        entry = model_entry(config.model_name)
+        pixels = with_model_inputs(images, config.image_size, mean=entry.mean, std=entry.std)
         batch = collate_pixels(pixels.__getitems__(list(range(batch_size))))
         tried = [v for v in variants if v != "compile" or config_name in COMPILED_CONFIGS]
         speeds = {(variant, mode): [] for variant in tried for mode in ("train", "inference")}
@@ -267,8 +267,8 @@ def bench_zoo(configs: tuple[str, ...] = ZOO_CONFIGS, variants: tuple[str, ...] 
                     speeds[(variant, mode)].append(_zoo_speed(
                         model, batch["pixel_values"], batch["labels"], variant, mode == "train", steps, warmup))
         results[config_name] = {
-            "model_name": config["model_name"], "image_size": config["image_size"],
-            "frozen_backbone": bool(config.get("freeze_backbone", False)),
+            "model_name": config.model_name, "image_size": config.image_size,
+            "frozen_backbone": config.freeze_backbone,
             **{f"{variant}_{mode}": {"each_round": values, "median": float(np.median(values))}
                for (variant, mode), values in speeds.items()},
         }

@@ -25,9 +25,10 @@ def load_detector(model_dir: str | Path):
     if not (model_dir / "config.json").exists():
         raise FileNotFoundError(f"{model_dir} holds no model (no config.json); pass a folder written by train.py.")
     model = AutoModelForImageClassification.from_pretrained(model_dir)
-    # Named explicitly: for a timm folder AutoImageProcessor would otherwise build its processor from config.json's
-    # pretrained_cfg and ignore the processor train.py saved.
-    processor = AutoImageProcessor.from_pretrained(model_dir, image_processor_filename=IMAGE_PROCESSOR_NAME)
+    # Named explicitly when present: for a timm folder AutoImageProcessor would otherwise build its processor from
+    # config.json's pretrained_cfg and ignore the processor train.py saved.
+    saved = {"image_processor_filename": IMAGE_PROCESSOR_NAME} if (model_dir / IMAGE_PROCESSOR_NAME).exists() else {}
+    processor = AutoImageProcessor.from_pretrained(model_dir, **saved)
     return model.eval(), processor
 
 

@@ -59,7 +59,8 @@ def publish_stopped_run(arguments: StoppedRunArguments, training_argv: list[str]
     parser.allow_abbrev = False  # the training arguments left over must not match a model or data argument
     model_args, data_args, _ = parser.parse_args_into_dataclasses(args=arguments_list, return_remaining_strings=True)
     results_dir.mkdir(parents=True, exist_ok=True)
-    write_history(state.log_history, results_dir, f"{model_args.model_name} on {data_args.dataset_name} (stopped at epoch {state.epoch:g})")
+    write_history(state.log_history, results_dir,
+                  f"{model_args.model_name} on {data_args.dataset_name} (stopped at epoch {state.epoch:g})")
     (results_dir / "model").mkdir(exist_ok=True)
     for name in MODEL_FILES:
         shutil.copy2(checkpoint / name, results_dir / "model" / name)

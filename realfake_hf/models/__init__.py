@@ -66,8 +66,14 @@ def create_model(
     on a from-scratch model) a detector trained before, to fine-tune further (e.g. adversarial fine-tuning)."""
     entry = model_entry(name)
     if entry.pretrained:
-        return entry.build(image_size=image_size, pretrained_path=pretrained_path, freeze_backbone=freeze_backbone,
-                           **config_overrides)
+        model = entry.build(image_size=image_size, pretrained_path=pretrained_path, freeze_backbone=freeze_backbone,
+                            **config_overrides)
+        if hasattr(model.config, "pretrained_cfg"):
+            # A timm folder's image processor is built from config.json's pretrained_cfg (e.g. 224 px, 87.5% centre
+            # crop): make it describe this model's real input, so pipeline() on a saved folder feeds what training fed.
+            model.config.pretrained_cfg.update(input_size=[3, image_size, image_size], crop_pct=1.0,
+                                               mean=list(entry.mean), std=list(entry.std))
+        return model
     if freeze_backbone:
         raise ValueError(f"'{name}' is trained from scratch: it has no pretrained backbone to freeze")
     model = entry.build(image_size=image_size, **config_overrides)
@@ -134,12 +140,7 @@ def efficientnet_lite0(image_size: int = 224, pretrained_path: str | None = None
                        **config_overrides) -> PreTrainedModel:
     """timm's tf_efficientnet_lite0 (ImageNet) through transformers' ``TimmWrapper`` (mean = std = 0.5)."""
     location = locate_pretrained("tf_efficientnet_lite0.in1k", "timm/tf_efficientnet_lite0.in1k", pretrained_path)
-    model = pretrained_classifier(location, freeze_backbone, **config_overrides)
-    # A timm folder's image processor is built from config.json's pretrained_cfg (224 px, 87.5% centre crop):
-    # make it describe this model's real input, so pipeline() on a saved folder feeds what training fed.
-    model.config.pretrained_cfg.update(input_size=[3, image_size, image_size], crop_pct=1.0,
-                                       mean=list(DEFAULT_MEAN), std=list(DEFAULT_STD))
-    return model
+    return pretrained_classifier(location, freeze_backbone, **config_overrides)
 
 
 __all__ = [
