@@ -59,7 +59,7 @@ def _rate(value) -> str:
 
 def _starting_weights(run_dir: Path) -> str | None:
     """The weights a run started from when its config named them (``pretrained_path``), e.g. a trained detector
-    fine-tuned further: its wall time then covers only the fine-tuning."""
+    trained further: its wall time then covers only the continuation."""
     args_file = run_dir / "args.yaml"
     return yaml.safe_load(args_file.read_text())["model"].get("pretrained_path") if args_file.exists() else None
 
@@ -73,7 +73,7 @@ def _result_row(name: str, metrics: dict, run: dict, starting_weights: str | Non
     if stopped := run.get("stopped"):
         name += f" (stopped at epoch {stopped['epochs_completed']:g} of {stopped['planned_epochs']:g})"
     if starting_weights:
-        name += f" (fine-tuned from {starting_weights})"
+        name += f" (continued from {starting_weights})"
     return (
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
         f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "

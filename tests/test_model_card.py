@@ -68,5 +68,5 @@ def test_table_says_which_run_continued_from_trained_weights(trained_tiny_model,
     arguments["model"]["pretrained_path"] = "results/fresh/model"
     args_file.write_text(yaml.safe_dump(arguments))
     card = write_project_card(results, tmp_path / "card.md").read_text()
-    assert "| continued (fine-tuned from results/fresh/model) |" in card
+    assert "| continued (continued from results/fresh/model) |" in card
     assert "| fresh |" in card
