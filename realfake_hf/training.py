@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 from sklearn.metrics import accuracy_score
-from transformers import TrainingArguments, set_seed
+from transformers import TrainerCallback, TrainerState, TrainingArguments, set_seed
+from transformers.trainer_callback import ExportableState
 
 from .arguments import DataArguments, ModelArguments
 from .data import collate_pixels, load_detection_dataset, with_model_inputs
@@ -47,6 +48,34 @@ def find_resumable_checkpoint(output_dir: str | Path) -> str | None:
         if (match := _CHECKPOINT.match(path.name)) and (path / "trainer_state.json").exists()
     ]
     return str(max(complete)[1]) if complete else None
+
+
+class WallTimeCallback(TrainerCallback, ExportableState):
+    """The run's wall time so far, saved in every checkpoint's ``trainer_state.json`` (the file whose presence
+    marks a checkpoint complete), so that a run resumed after a crash or a session's end reports the time of all
+    its processes up to its last checkpoint; the Trainer's own ``train_runtime`` restarts at every resume."""
+
+    def __init__(self, earlier_s: float = 0.0):
+        self.earlier_s = earlier_s
+        self.started = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return self.earlier_s + time.perf_counter() - self.started
+
+    def state(self) -> dict:
+        return {"args": {"earlier_s": round(self.seconds, 1)}, "attributes": {}}
+
+
+def wall_time_before(checkpoint: str | None) -> float:
+    """Seconds the processes before this one spent on the run, as its checkpoint recorded them."""
+    if checkpoint is None:
+        return 0.0
+    saved = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")).stateful_callbacks
+    if WallTimeCallback.__name__ not in saved:
+        logger.warning("%s has no recorded wall time: the run's wall time will count this process only", checkpoint)
+        return 0.0
+    return float(saved[WallTimeCallback.__name__]["args"]["earlier_s"])
 
 
 def compute_accuracy(eval_prediction) -> dict:
@@ -118,7 +147,6 @@ def train_detector(
     model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments, config: str | None = None
 ) -> dict:
     """Train, keep the best checkpoint by validation accuracy, evaluate it on test; returns the metrics."""
-    start = time.perf_counter()
     output_dir = Path(training_args.output_dir)
     # The Trainer would drop the raw ``pixels`` column (not a forward() argument) before our transform sees it.
     training_args.remove_unused_columns = False
@@ -126,6 +154,7 @@ def train_detector(
     resume_from = training_args.resume_from_checkpoint or find_resumable_checkpoint(output_dir)
     if resume_from:
         logger.warning("Resuming from %s", resume_from)
+    clock = WallTimeCallback(wall_time_before(resume_from))
     set_seed(training_args.seed)
     logger.info("process %d/%d on %s", training_args.process_index, training_args.world_size, training_args.device)
 
@@ -157,7 +186,7 @@ def train_detector(
         data_collator=collate_pixels,
         processing_class=processor,
         compute_metrics=compute_accuracy,
-        callbacks=[HistoryCallback(title=f"{model_args.model_name} on {data_args.dataset_name}")],
+        callbacks=[HistoryCallback(title=f"{model_args.model_name} on {data_args.dataset_name}"), clock],
     )
     train_result = trainer.train(resume_from_checkpoint=resume_from)
     trainer.save_model()  # the best model when load_best_model_at_end, with the image processor
@@ -178,8 +207,9 @@ def train_detector(
     write_run_files(
         output_dir, model_args, data_args, training_args, config,
         {
-            "wall_time_s": time.perf_counter() - start,
+            "wall_time_s": clock.seconds,
             "resumed_from": resume_from,
+            "wall_time_before_resume_s": clock.earlier_s if resume_from else None,
             "world_size": training_args.world_size,
             **parameter_counts(model),
             "train_images": len(train_split),

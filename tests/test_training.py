@@ -13,7 +13,7 @@ import yaml
 
 from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
 from realfake_hf.arguments import parse_arguments
-from realfake_hf.training import find_resumable_checkpoint
+from realfake_hf.training import find_resumable_checkpoint, wall_time_before
 
 
 
@@ -99,6 +99,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     killed_at = find_resumable_checkpoint(output_dir)
     steps_done = int(Path(killed_at).name.split("-")[1])
     assert 10 <= steps_done < 280 and not (output_dir / "model.safetensors").exists()
+    earlier = wall_time_before(killed_at)  # read now: the resumed run's checkpoint rotation deletes it
 
     second = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -107,6 +108,9 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     assert state["global_step"] == 280  # 20 epochs x 14 steps, none repeated, none skipped
     history = pd.read_csv(output_dir / "history.csv")
     assert history["step"].tolist() == list(range(5, 281, 5))  # the killed run's evaluations are kept
+    # The reported wall time includes the killed process's time up to its checkpoint.
+    run = json.loads((output_dir / "run_info.json").read_text())
+    assert run["wall_time_before_resume_s"] == earlier > 0 and run["wall_time_s"] > earlier
 
 
 def _free_port() -> int:
