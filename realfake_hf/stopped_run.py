@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from transformers import HfArgumentParser, TrainerState
+from transformers.trainer import TRAINER_STATE_NAME
 
 from .arguments import DataArguments, ModelArguments, config_then_overrides
 from .evaluation import seeded_subset
@@ -47,9 +48,9 @@ class StoppedRunArguments:
 def publish_stopped_run(arguments: StoppedRunArguments, training_argv: list[str]) -> dict:
     """Write ``results_dir`` from ``checkpoint``; returns the test metrics."""
     checkpoint, results_dir = Path(arguments.checkpoint), Path(arguments.results_dir)
-    state_file = checkpoint / "trainer_state.json"
+    state_file = checkpoint / TRAINER_STATE_NAME
     if not state_file.exists():
-        raise FileNotFoundError(f"{checkpoint} has no trainer_state.json: pass a checkpoint-N folder of a train.py run.")
+        raise FileNotFoundError(f"{checkpoint} has no {TRAINER_STATE_NAME}: pass a checkpoint-N folder of a train.py run.")
     state = TrainerState.load_from_json(str(state_file))
     # The run's own TrainingArguments, as the Trainer pickled them into the checkpoint: parsing the command
     # again could fail on another machine (--bf16 needs a GPU or --use_cpu) and would not be the record.

@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 from sklearn.metrics import accuracy_score
 from transformers import TrainerCallback, TrainerState, TrainingArguments, set_seed
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
 
 from .arguments import DataArguments, ModelArguments
@@ -45,7 +46,7 @@ def find_resumable_checkpoint(output_dir: str | Path) -> str | None:
     complete = [
         (int(match.group(1)), path)
         for path in output_dir.iterdir()
-        if (match := _CHECKPOINT.match(path.name)) and (path / "trainer_state.json").exists()
+        if (match := _CHECKPOINT.match(path.name)) and (path / TRAINER_STATE_NAME).exists()
     ]
     return str(max(complete)[1]) if complete else None
 
@@ -71,7 +72,7 @@ def wall_time_before(checkpoint: str | None) -> float:
     """Seconds the processes before this one spent on the run, as its checkpoint recorded them."""
     if checkpoint is None:
         return 0.0
-    saved = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json")).stateful_callbacks
+    saved = TrainerState.load_from_json(str(Path(checkpoint) / TRAINER_STATE_NAME)).stateful_callbacks
     if WallTimeCallback.__name__ not in saved:
         logger.warning("%s has no recorded wall time: the run's wall time will count this process only", checkpoint)
         return 0.0
