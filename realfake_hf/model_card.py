@@ -64,6 +64,12 @@ def _starting_weights(run_dir: Path) -> str | None:
     return yaml.safe_load(args_file.read_text())["model"].get("pretrained_path") if args_file.exists() else None
 
 
+def _continued_run(run_dir: Path) -> str | None:
+    """The results folder (``results/NAME/model``) whose trained model a run started from, if any."""
+    start = _starting_weights(run_dir)
+    return Path(start).parent.name if start and Path(start).name == "model" else None
+
+
 def _result_row(name: str, metrics: dict, run: dict, starting_weights: str | None = None) -> str:
     low, high = metrics["accuracy_ci95"]
     machine = run.get("machine", {})
@@ -96,18 +102,24 @@ RESULT_HEADER = (
 
 
 def best_two_comparison(runs: dict[str, Path]) -> str:
-    """McNemar's test between the two most accurate runs, on their paired test predictions."""
+    """McNemar's test between the two most accurate runs, neither continued from the other, on their paired test
+    predictions."""
     scored = sorted(
         (-_read_json(run_dir / TEST_METRICS)["accuracy"], name) for name, run_dir in runs.items()
         if (run_dir / TEST_PREDICTIONS).exists()
     )
-    if len(scored) < 2:
+    lineage = {name: _continued_run(run_dir) for name, run_dir in runs.items()}
+    # A run continued from another's weights is a later stage of the same model, not a rival to it.
+    pairs = [(first, second) for index, (_, first) in enumerate(scored) for _, second in scored[index + 1:]
+             if first != lineage[second] and second != lineage[first]]
+    if not pairs:
         return ""
-    (_, first), (_, second) = scored[:2]
+    first, second = pairs[0]
     test = compare_predictions(str(runs[first] / TEST_PREDICTIONS), str(runs[second] / TEST_PREDICTIONS))
     verdict = "differ significantly" if test["p_value_exact"] < 0.05 else "do not differ significantly"
     return (
-        f"McNemar's test between the two best, {first} and {second}, on the same {test['n']:,} test images: "
+        f"McNemar's test between the two best (a run is not paired with the one it continued from), {first} and "
+        f"{second}, on the same {test['n']:,} test images: "
         f"{test['only_first_correct']} images only {first} gets right, {test['only_second_correct']} only {second}; "
         f"exact p = {test['p_value_exact']:.2g}: they {verdict} at the 5% level "
         f"(`python -m realfake_hf.compare {runs[first] / TEST_PREDICTIONS} {runs[second] / TEST_PREDICTIONS}`)."

@@ -62,7 +62,7 @@ def test_table_names_the_accelerator_of_a_gpu_evaluation(trained_tiny_model, tmp
 
 
 def test_table_says_which_run_continued_from_trained_weights(trained_tiny_model, tmp_path):
-    results = _results_of(trained_tiny_model, tmp_path, "fresh", "continued")
+    results = _results_of(trained_tiny_model, tmp_path, "fresh", "continued", "other")
     args_file = results / "continued/args.yaml"
     arguments = yaml.safe_load(args_file.read_text())
     arguments["model"]["pretrained_path"] = "results/fresh/model"
@@ -70,3 +70,5 @@ def test_table_says_which_run_continued_from_trained_weights(trained_tiny_model,
     card = write_project_card(results, tmp_path / "card.md").read_text()
     assert "| continued (continued from results/fresh/model) |" in card
     assert "| fresh |" in card
+    # All three tie on accuracy, so "continued" and "fresh" come first by name, but one is the other's later stage.
+    assert "continued from), continued and other, on the same" in card
