@@ -41,6 +41,8 @@ class DataArguments:
     label_map: str | None = field(default=None, metadata={"help": 'JSON folder/label -> real|fake, e.g. \'{"ai": "fake"}\'.'})
     hflip_probability: float = field(default=0.0, metadata={"help": "Random horizontal flips in training (0 = none)."})
     max_shift: int = field(default=0, metadata={"help": "Random shifts in training of up to this many pixels (0 = none)."})
+    random_erasing_probability: float = field(
+        default=0.0, metadata={"help": "Share of training images with a random rectangle set to the mean colour (0 = none)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of train."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of validation/test."})
     evaluate_test: bool = field(default=True, metadata={"help": "After training, evaluate the best model on the test split."})
@@ -51,6 +53,8 @@ class DataArguments:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
         if not 0 <= self.hflip_probability <= 1:
             raise ValueError(f"hflip_probability must be in [0, 1], got {self.hflip_probability}")
+        if not 0 <= self.random_erasing_probability <= 1:
+            raise ValueError(f"random_erasing_probability must be in [0, 1], got {self.random_erasing_probability}")
         if self.max_shift < 0:
             raise ValueError(f"max_shift must be a number of pixels >= 0, got {self.max_shift}")
 

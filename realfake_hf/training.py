@@ -170,7 +170,8 @@ def train_detector(
         normalisation = {"mean": entry.mean, "std": entry.std}
         train_pixels = with_model_inputs(
             train_split, size, train=True, hflip_probability=data_args.hflip_probability,
-            max_shift=data_args.max_shift, **normalisation,
+            max_shift=data_args.max_shift, random_erasing_probability=data_args.random_erasing_probability,
+            **normalisation,
         )
         eval_pixels = with_model_inputs(eval_split, size, **normalisation)
 

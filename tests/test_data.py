@@ -20,6 +20,7 @@ from realfake_hf.data import (
 from realfake_hf.data.__main__ import main as data_cli
 from realfake_hf.data.cifake import content_from_file_name
 from realfake_hf.data.images import decode_image, pixels_for_model, to_rgb
+from realfake_hf.arguments import DataArguments
 from realfake_hf.data.pipeline import random_shift
 
 
@@ -250,3 +251,18 @@ def test_shift_augmentation_only_in_training(mini_cifake_zip):
     moved = training[:8]["pixel_values"]
     assert moved.shape == plain.shape
     assert not torch.equal(moved, plain)
+
+
+def test_random_erasing_greys_out_one_rectangle_per_image_only_in_training(mini_cifake_zip):
+    dataset = load_detection_dataset("cifake", str(mini_cifake_zip))["train"].select(range(8))
+    plain = with_model_inputs(dataset, 32, train=False, random_erasing_probability=1.0)[:8]["pixel_values"]
+    training = with_model_inputs(dataset, 32, train=True, hflip_probability=0.0, random_erasing_probability=1.0)
+    torch.manual_seed(0)
+    erased = training[:8]["pixel_values"]
+    changed = (erased != plain).any(dim=1)
+    assert torch.all(erased.permute(1, 0, 2, 3)[:, changed] == 0), "erased pixels are the normalisation mean"
+    areas = changed.flatten(1).sum(dim=1)
+    assert torch.all(areas > 0) and torch.all(areas <= 0.33 * 32 * 32)
+    assert len(set(areas.tolist())) > 1, "eight images all got the same rectangle"
+    with pytest.raises(ValueError, match="random_erasing_probability"):
+        DataArguments(random_erasing_probability=1.5)

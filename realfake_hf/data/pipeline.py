@@ -2,7 +2,7 @@
 
 ``with_model_inputs`` converts every image (``images.to_rgb`` + ``images.resize_to_square``) once with a
 cached ``Dataset.map`` into raw ``uint8`` bytes; the per-batch transform then only joins bytes into one
-tensor, normalises and (for training) flips and shifts. Raw bytes, not an ``Array3D`` column: ``set_transform`` hands
+tensor, normalises and (for training) flips, shifts and erases. Raw bytes, not an ``Array3D`` column: ``set_transform`` hands
 batches over as Python objects, and one ``bytes`` per image is cheap where nested lists are not.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from datasets import Dataset, Features, Image, Value
+from torchvision.transforms.v2 import RandomErasing
 
 from .images import pixels_for_model
 
@@ -26,7 +27,7 @@ def _convert_batch(batch: dict, size: int) -> dict:
 
 def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hflip_probability: float = 0.5,
                       mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.5, 0.5, 0.5),
-                      max_shift: int = 0) -> Dataset:
+                      max_shift: int = 0, random_erasing_probability: float = 0.0) -> Dataset:
     """``dataset`` with ``pixel_values`` (float, normalised) and ``labels``, in the same row order."""
     converted = dataset.cast_column("image", Image(decode=False)).map(
         _convert_batch,
@@ -37,7 +38,8 @@ def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hf
         features=Features({"label": dataset.features["label"], PIXELS: Value("binary")}),
         desc=f"decoding images to {image_size}x{image_size}",
     )
-    converted.set_transform(PixelTransform(image_size, train, hflip_probability, tuple(mean), tuple(std), max_shift))
+    converted.set_transform(PixelTransform(image_size, train, hflip_probability, tuple(mean), tuple(std), max_shift,
+                                           random_erasing_probability))
     return converted
 
 
@@ -45,7 +47,10 @@ def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hf
 class PixelTransform:
     """Batch of raw ``uint8`` HWC bytes -> normalised NCHW float tensor; in training, random horizontal flips
     and random shifts of up to ``max_shift`` pixels (reflect-padded, then cropped back: the CIFAR recipe, with
-    mirrored rather than black borders so that no synthetic flat edge appears that a detector could learn)."""
+    mirrored rather than black borders so that no synthetic flat edge appears that a detector could learn),
+    and random erasing (Zhong et al. 2020): with ``random_erasing_probability``, a random rectangle of 2-33% of
+    the image is set to the normalisation mean, the same flat grey for real and fake images, so that the
+    detector cannot lean on any one region."""
 
     image_size: int
     train: bool = False
@@ -53,6 +58,7 @@ class PixelTransform:
     mean: tuple[float, ...] = (0.5, 0.5, 0.5)
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
     max_shift: int = 0
+    random_erasing_probability: float = 0.0
 
     def __call__(self, batch: dict) -> dict:
         size = self.image_size
@@ -66,6 +72,9 @@ class PixelTransform:
             pixels[flip] = pixels[flip].flip(-1)
         if self.train and self.max_shift > 0:
             pixels = random_shift(pixels, self.max_shift)
+        if self.train and self.random_erasing_probability > 0:
+            erase = RandomErasing(p=self.random_erasing_probability, value=0.0)
+            pixels = torch.stack([erase(image) for image in pixels])
         output = {"pixel_values": pixels}
         if "label" in batch:
             output["labels"] = torch.as_tensor(batch["label"])
