@@ -2,8 +2,9 @@
 
 ``with_model_inputs`` converts every image (``images.to_rgb`` + ``images.resize_to_square``) once with a
 cached ``Dataset.map`` into raw ``uint8`` bytes; the per-batch transform then only joins bytes into one
-tensor, normalises and (for training) flips, shifts and erases. Raw bytes, not an ``Array3D`` column: ``set_transform`` hands
-batches over as Python objects, and one ``bytes`` per image is cheap where nested lists are not.
+tensor, normalises and (for training) flips, shifts and erases. Raw bytes, not an ``Array3D`` column:
+``set_transform`` hands batches over as Python objects, and one ``bytes`` per image is cheap where nested lists
+are not.
 """
 
 from __future__ import annotations
