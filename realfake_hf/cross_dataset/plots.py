@@ -71,18 +71,20 @@ def plot_model_comparison(rows: list[dict], path: Path, title: str) -> Path:
     names = [row["model"] for row in rows]
     positions = np.arange(len(names))
     width = 0.4
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    figure, axes = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(names)), 5))
     for offset, key, label in ((-width / 2, "cifake", "CIFAKE test"), (width / 2, "other", "other set")):
         accuracy = [row[key]["accuracy"] for row in rows]
         axes[0].bar(positions + offset, accuracy, width, label=label,
                     yerr=_error_bars(accuracy, [row[key]["accuracy_ci95"] for row in rows]), capsize=3)
         axes[1].bar(positions + offset, [row[key]["roc_auc"] for row in rows], width, label=label)
-    axes[0].set(ylabel="accuracy (95% CI)", ylim=(0, 1))
-    axes[1].set(ylabel="ROC-AUC", ylim=(0, 1))
+    # Headroom above 1 keeps the legend off the bars.
+    axes[0].set(ylabel="accuracy (95% CI)", ylim=(0, 1.15))
+    axes[1].set(ylabel="ROC-AUC", ylim=(0, 1.15))
     for axis in axes:
-        axis.set_xticks(positions, names)
+        # Slanted names stay legible when a dozen models sit side by side.
+        axis.set_xticks(positions, names, rotation=40, ha="right", fontsize=8)
         axis.axhline(0.5, color="grey", linestyle="--", linewidth=1)
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=8, loc="upper center", ncol=2)
         axis.grid(axis="y", alpha=0.3)
     figure.suptitle(title)
     return save_figure(figure, path)
