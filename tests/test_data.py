@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from conftest import CIFAKE_ZIP, jpeg_bytes, write_mini_zip
+from realfake_hf.arguments import DataArguments
 from realfake_hf.data import (
     CIFAR10_CLASSES,
     DataError,
@@ -20,7 +21,6 @@ from realfake_hf.data import (
 from realfake_hf.data.__main__ import main as data_cli
 from realfake_hf.data.cifake import content_from_file_name
 from realfake_hf.data.images import decode_image, pixels_for_model, to_rgb
-from realfake_hf.arguments import DataArguments
 from realfake_hf.data.pipeline import random_shift
 
 
