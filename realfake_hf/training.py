@@ -67,6 +67,12 @@ class WallTimeCallback(TrainerCallback, ExportableState):
     def state(self) -> dict:
         return {"args": {"earlier_s": round(self.seconds, 1)}, "attributes": {}}
 
+    def on_train_begin(self, args, state, control, **kwargs):
+        # A checkpoint written before this callback existed has no entry for it, and the Trainer's checkpoint
+        # saving indexes every stateful callback's entry without checking (KeyError at the first save after
+        # such a resume, transformers 5.x).
+        state.stateful_callbacks.setdefault(type(self).__name__, self.state())
+
 
 def wall_time_before(checkpoint: str | None) -> float:
     """Seconds the processes before this one spent on the run, as its checkpoint recorded them."""

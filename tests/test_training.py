@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from transformers import TrainerControl, TrainerState
 import yaml
 
 from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
 from realfake_hf.arguments import parse_arguments
-from realfake_hf.training import find_resumable_checkpoint, wall_time_before
+from realfake_hf.training import WallTimeCallback, find_resumable_checkpoint, wall_time_before
 
 
 
@@ -111,6 +112,16 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     # The reported wall time includes the killed process's time up to its checkpoint.
     run = json.loads((output_dir / "run_info.json").read_text())
     assert run["wall_time_before_resume_s"] == earlier > 0 and run["wall_time_s"] > earlier
+
+
+def test_resuming_a_checkpoint_saved_before_wall_time_was_recorded_can_save_again(tmp_path):
+    # Such a checkpoint's trainer_state.json lists only the Trainer's own stateful callbacks.
+    TrainerState(stateful_callbacks=[TrainerControl()]).save_to_json(str(tmp_path / "trainer_state.json"))
+    resumed = TrainerState.load_from_json(str(tmp_path / "trainer_state.json"))
+    assert wall_time_before(str(tmp_path)) == 0.0
+    clock = WallTimeCallback()
+    clock.on_train_begin(None, resumed, TrainerControl())
+    assert resumed.stateful_callbacks["WallTimeCallback"]["args"]["earlier_s"] >= 0  # what the next save indexes
 
 
 def _free_port() -> int:
