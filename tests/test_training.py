@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from transformers import TrainerControl, TrainerState
 import yaml
+from transformers import TrainerControl, TrainerState
 
 from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
 from realfake_hf.arguments import parse_arguments
