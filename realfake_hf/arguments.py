@@ -1,5 +1,6 @@
 """The one configuration system: argument dataclasses + ``TrainingArguments``, filled from a YAML file whose
-keys are exactly these fields, then from ``--key value`` overrides on the command line."""
+keys are exactly these fields (plus ``base:``, the file it varies), then from ``--key value`` overrides on the
+command line."""
 
 from __future__ import annotations
 
@@ -85,15 +86,35 @@ class DetectorTrainingArguments(TrainingArguments):
             raise ValueError("adversarial_epsilon_255 must be >= 0 and adversarial_pgd_steps >= 1")
 
 
-def yaml_to_argv(path: str | Path) -> list[str]:
+BASE_KEY = "base"
+
+
+def load_config(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """A config file's values over those of the file its ``base:`` key names (relative to it), recursively.
+
+    A key set in the file replaces the base's value as a whole (a JSON object too), and ``null`` restores the
+    argument's default, so a variant config holds only what it changes."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Config file {path} does not exist (see configs/ for the shipped ones).")
+    if path.resolve() in _seen:
+        chain = " -> ".join(str(seen) for seen in (*_seen, path.resolve()))
+        raise ValueError(f"{path}: its base: chain loops back on itself ({chain}).")
     values = yaml.safe_load(path.read_text()) or {}
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of argument names to values, got {type(values).__name__}.")
+    base = values.pop(BASE_KEY, None)
+    if base is None:
+        return values
+    base_path = path.parent / base
+    if not base_path.exists():
+        raise FileNotFoundError(f"{path}: its base: {base} does not exist (looked for {base_path}).")
+    return {**load_config(base_path, (*_seen, path.resolve())), **values}
+
+
+def yaml_to_argv(path: str | Path) -> list[str]:
     argv = []
-    for key, value in values.items():
+    for key, value in load_config(path).items():
         if value is None:
             continue
         if isinstance(value, dict):

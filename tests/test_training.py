@@ -39,6 +39,29 @@ def test_unknown_config_key_is_an_error(tmp_path):
         parse_arguments(["--config", str(config)])
 
 
+def test_config_inherits_its_base_and_overrides_it(tmp_path):
+    (tmp_path / "variants").mkdir()
+    (tmp_path / "base.yaml").write_text(
+        'model_name: resnet\nmodel_config_overrides: {"widths": [8, 16, 32], "dropout": 0.1}\n'
+        "max_shift: 4\nnum_train_epochs: 30\noutput_dir: outputs/base\n")
+    (tmp_path / "variants/longer.yaml").write_text(
+        'base: ../base.yaml\nnum_train_epochs: 60\nmax_shift: null\nmodel_config_overrides: {"widths": [4, 8, 16]}\n')
+    model_args, data_args, training_args, _ = parse_arguments(["--config", str(tmp_path / "variants/longer.yaml")])
+    assert model_args.model_name == "resnet" and training_args.output_dir == "outputs/base"
+    assert training_args.num_train_epochs == 60 and data_args.max_shift == 0  # null: back to the default
+    assert model_args.config_overrides() == {"widths": [4, 8, 16]}  # replaced as a whole, not merged
+
+
+def test_config_base_that_is_missing_or_loops_is_an_error(tmp_path):
+    (tmp_path / "orphan.yaml").write_text("base: nowhere.yaml\nnum_train_epochs: 2\n")
+    with pytest.raises(FileNotFoundError, match="orphan.yaml: its base: nowhere.yaml"):
+        parse_arguments(["--config", str(tmp_path / "orphan.yaml")])
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ValueError, match="loops back"):
+        parse_arguments(["--config", str(tmp_path / "a.yaml")])
+
+
 def test_training_writes_history_curve_metrics_and_card(trained_tiny_model):
     run = trained_tiny_model
     history = pd.read_csv(run / "history.csv")
