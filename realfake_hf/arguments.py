@@ -77,6 +77,13 @@ class DetectorTrainingArguments(TrainingArguments):
         default=4.0, metadata={"help": "L-infinity budget of the training attack, in 8-bit pixel levels (k/255)."}
     )
     adversarial_pgd_steps: int = field(default=3, metadata={"help": "PGD steps per training batch."})
+    weight_averaging_start_epoch: float | None = field(
+        default=None,
+        metadata={"help": "Stochastic weight averaging (Izmailov et al. 2018): average the weights of every "
+                          "checkpoint saved from this epoch on (save_strategy/save_steps set how often) and keep the "
+                          "average, with batch-norm statistics recomputed, as the trained model (default: off). "
+                          "Needs load_best_model_at_end false."},
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -84,6 +91,16 @@ class DetectorTrainingArguments(TrainingArguments):
             raise ValueError(f"adversarial_training must be one of {ADVERSARIAL_METHODS}, got {self.adversarial_training!r}")
         if self.adversarial_epsilon_255 < 0 or self.adversarial_pgd_steps < 1:
             raise ValueError("adversarial_epsilon_255 must be >= 0 and adversarial_pgd_steps >= 1")
+        if self.weight_averaging_start_epoch is not None:
+            if not 0 < self.weight_averaging_start_epoch <= self.num_train_epochs:
+                raise ValueError(f"weight_averaging_start_epoch must be an epoch in (0, num_train_epochs="
+                                 f"{self.num_train_epochs}], got {self.weight_averaging_start_epoch}")
+            if self.save_strategy == "no":
+                raise ValueError("weight_averaging_start_epoch averages the weights of the checkpoints: set "
+                                 "save_strategy to epoch or steps")
+            if self.load_best_model_at_end:
+                raise ValueError("weight_averaging_start_epoch keeps the average of the checkpoints as the model, "
+                                 "load_best_model_at_end would replace it by one checkpoint: set it to false")
 
 
 BASE_KEY = "base"

@@ -80,6 +80,8 @@ def _result_row(name: str, metrics: dict, run: dict, starting_weights: str | Non
         name += f" (stopped at epoch {stopped['epochs_completed']:g} of {stopped['planned_epochs']:g})"
     if starting_weights:
         name += f" (continued from {starting_weights})"
+    if averaged := run.get("checkpoints_averaged"):
+        name += f" (weights averaged over {averaged} checkpoints)"
     return (
         f"| {name} | {_percent(metrics['accuracy'])} [{100 * low:.2f}, {100 * high:.2f}] | {metrics['roc_auc']:.4f} "
         f"| {metrics['f1']:.4f} | {metrics['ece_15']:.4f} | {'n/a' if parameters is None else f'{parameters:,}'} "

@@ -15,6 +15,18 @@ def command_line() -> str:
     return shlex.join([os.path.basename(sys.executable), *sys.argv]) if sys.argv else ""
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name where Linux gives it (``platform.processor()`` is empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     import torch
     import transformers
@@ -22,6 +34,10 @@ def machine() -> dict:
     info = {
         "hostname_platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
+        # The widest vector instructions torch's CPU kernels use here (AVX2, AVX512...): bf16 autocast is fast only
+        # where the CPU has bf16 instructions, so CPU timings are comparable only at the same capability.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_cores": psutil.cpu_count(logical=True),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "torch_threads": torch.get_num_threads(),

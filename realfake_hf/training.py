@@ -27,6 +27,7 @@ from .models import create_model, image_processor_for, model_entry
 from .robustness.adversarial_training import DetectorTrainer
 from .runinfo import run_info
 from .tracking import offline_wandb_defaults
+from .weight_averaging import WeightAveragingCallback
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ ARGS_FILE = "args.yaml"
 TEST_EVAL_DIR = "eval/test"
 MODEL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+# Batch-norm statistics of an averaged model settle on a few thousand images; a seeded subset of train keeps the
+# extra pass short.
+BATCH_NORM_UPDATE_IMAGES = 10_000
 
 
 def find_resumable_checkpoint(output_dir: str | Path) -> str | None:
@@ -186,6 +190,13 @@ def train_detector(
         freeze_backbone=model_args.freeze_backbone, **model_args.config_overrides(),
     )
     processor = image_processor_for(model_args.model_name, size)
+    callbacks = [HistoryCallback(title=f"{model_args.model_name} on {data_args.dataset_name}"), clock]
+    averaging = None
+    if training_args.weight_averaging_start_epoch is not None:
+        averaging = WeightAveragingCallback(model, training_args.weight_averaging_start_epoch)
+        callbacks.append(averaging)
+        if resume_from:
+            averaging.resume(resume_from)
     trainer = DetectorTrainer(
         model=model,
         args=training_args,
@@ -194,10 +205,15 @@ def train_detector(
         data_collator=collate_pixels,
         processing_class=processor,
         compute_metrics=compute_accuracy,
-        callbacks=[HistoryCallback(title=f"{model_args.model_name} on {data_args.dataset_name}"), clock],
+        callbacks=callbacks,
     )
     train_result = trainer.train(resume_from_checkpoint=resume_from)
-    trainer.save_model()  # the best model when load_best_model_at_end, with the image processor
+    if averaging is not None:
+        # Without augmentation: the statistics are those of the images the model will be shown.
+        bn_split = seeded_subset(train_split, BATCH_NORM_UPDATE_IMAGES, training_args.seed)
+        averaging.apply_to(trainer.model, with_model_inputs(bn_split, size, **normalisation),
+                           training_args.per_device_eval_batch_size)
+    trainer.save_model()  # the best (or averaged) model, with the image processor
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)
     trainer.save_state()
@@ -223,6 +239,7 @@ def train_detector(
             "train_images": len(train_split),
             "validation_images": len(eval_split),
             "best_checkpoint": trainer.state.best_model_checkpoint,
+            "checkpoints_averaged": averaging.models_averaged if averaging else None,
             "train_images_per_second": train_result.metrics.get("train_samples_per_second"),
             "argv": sys.argv,
         },

@@ -72,3 +72,11 @@ def test_table_says_which_run_continued_from_trained_weights(trained_tiny_model,
     assert "| fresh |" in card
     # All three tie on accuracy, so "continued" and "fresh" come first by name, but one is the other's later stage.
     assert "continued from), continued and other, on the same" in card
+
+
+def test_table_says_which_run_is_a_weight_average(trained_tiny_model, tmp_path):
+    results = _results_of(trained_tiny_model, tmp_path, "plain", "averaged")
+    run_file = results / "averaged/run_info.json"
+    run_file.write_text(json.dumps({**json.loads(run_file.read_text()), "checkpoints_averaged": 8}))
+    card = write_project_card(results, tmp_path / "card.md").read_text()
+    assert "| averaged (weights averaged over 8 checkpoints) |" in card and "| plain |" in card
