@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,23 @@ def test_resumed_run_goes_on_averaging_from_its_checkpoint(averaged_run):
     at_second = _weights(second)
     for name, parameter in averaging.average.module.named_parameters():
         torch.testing.assert_close(parameter, at_second[name])
+
+
+def test_run_resumed_from_a_checkpoint_averages_that_checkpoint_and_the_later_ones(averaged_run, mini_cifake_zip,
+                                                                                   tmp_path):
+    from realfake_hf.training import train_detector
+
+    # The run as it stood when killed after its second epoch's checkpoint: only checkpoints 1 and 2 on disk.
+    output_dir = tmp_path / "resumed"
+    for checkpoint in _checkpoints(averaged_run)[:2]:
+        shutil.copytree(checkpoint, output_dir / checkpoint.name)
+    train_detector(*parse_arguments(_averaging_argv(output_dir, mini_cifake_zip), default_config=RESNET_CONFIG))
+    _, second, third = _checkpoints(output_dir)
+    final, at_second, at_third = _weights(output_dir), _weights(second), _weights(third)
+    model, _ = load_detector(output_dir)
+    for name, _parameter in model.named_parameters():
+        torch.testing.assert_close(final[name], (at_second[name] + at_third[name]) / 2)
+    assert json.loads((output_dir / "run_info.json").read_text())["checkpoints_averaged"] == 2
 
 
 def test_weight_averaging_arguments_are_checked(tmp_path):
