@@ -16,7 +16,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.utils.data import DataLoader
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerState
+from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .data import collate_pixels
@@ -24,6 +25,8 @@ from .data import collate_pixels
 logger = logging.getLogger(__name__)
 
 AVERAGE_FILE = "averaged_weights.safetensors"
+# The Trainer's epoch counter is a float that may land just below a whole epoch.
+EPOCH_TOLERANCE = 1e-6
 
 
 class WeightAveragingCallback(TrainerCallback):
@@ -36,8 +39,7 @@ class WeightAveragingCallback(TrainerCallback):
         return int(self.average.n_averaged)
 
     def on_save(self, args, state, control, model=None, **kwargs):
-        # A small tolerance: the Trainer's epoch counter is a float that may land just below a whole epoch.
-        if state.epoch < self.start_epoch - 1e-6:
+        if state.epoch < self.start_epoch - EPOCH_TOLERANCE:
             return
         self.average.update_parameters(model)
         checkpoint = Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
@@ -51,6 +53,16 @@ class WeightAveragingCallback(TrainerCallback):
         if saved.exists():
             self.average.load_state_dict(load_file(saved))
             logger.info("weight averaging resumed from %s (%d checkpoints averaged)", saved, self.models_averaged)
+            return
+        # The average is written just after the Trainer's own files, so a kill in between leaves a checkpoint that
+        # looks complete; resuming from it would silently restart the average.
+        epoch = TrainerState.load_from_json(str(Path(checkpoint) / TRAINER_STATE_NAME)).epoch
+        if epoch is not None and epoch >= self.start_epoch - EPOCH_TOLERANCE:
+            raise FileNotFoundError(
+                f"{checkpoint} was saved at epoch {epoch:g}, after weight averaging began (epoch {self.start_epoch:g}), "
+                f"but holds no {AVERAGE_FILE} (the run was probably killed while saving it): delete that checkpoint "
+                "to resume from the one before."
+            )
 
     def apply_to(self, model: torch.nn.Module, bn_pixels, batch_size: int) -> None:
         """Replace ``model``'s weights by the average, then recompute its batch-norm statistics on ``bn_pixels``

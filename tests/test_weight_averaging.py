@@ -81,6 +81,18 @@ def test_run_resumed_from_a_checkpoint_averages_that_checkpoint_and_the_later_on
     assert json.loads((output_dir / "run_info.json").read_text())["checkpoints_averaged"] == 2
 
 
+def test_checkpoint_missing_its_average_after_averaging_began_is_an_error(averaged_run, tmp_path):
+    first, second, _ = _checkpoints(averaged_run)
+    model, _ = load_detector(averaged_run)
+    averaging = WeightAveragingCallback(model, start_epoch=2)
+    averaging.resume(first)  # saved before averaging began: nothing to restore
+    assert averaging.models_averaged == 0
+    killed_while_saving = shutil.copytree(second, tmp_path / second.name)
+    (killed_while_saving / AVERAGE_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match=f"{second.name}.*delete that checkpoint"):
+        averaging.resume(killed_while_saving)
+
+
 def test_weight_averaging_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match="load_best_model_at_end"):
         parse_arguments(["--output_dir", str(tmp_path), "--weight_averaging_start_epoch", "2"],
