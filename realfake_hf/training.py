@@ -239,7 +239,7 @@ def train_detector(
             "train_images": len(train_split),
             "validation_images": len(eval_split),
             "best_checkpoint": trainer.state.best_model_checkpoint,
-            "checkpoints_averaged": averaging.models_averaged if averaging else None,
+            "checkpoints_averaged": averaging.checkpoints_averaged if averaging else None,
             "train_images_per_second": train_result.metrics.get("train_samples_per_second"),
             "argv": sys.argv,
         },

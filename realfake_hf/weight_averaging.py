@@ -35,7 +35,7 @@ class WeightAveragingCallback(TrainerCallback):
         self.average = AveragedModel(model)
 
     @property
-    def models_averaged(self) -> int:
+    def checkpoints_averaged(self) -> int:
         return int(self.average.n_averaged)
 
     def on_save(self, args, state, control, model=None, **kwargs):
@@ -52,7 +52,7 @@ class WeightAveragingCallback(TrainerCallback):
         saved = Path(checkpoint) / AVERAGE_FILE
         if saved.exists():
             self.average.load_state_dict(load_file(saved))
-            logger.info("weight averaging resumed from %s (%d checkpoints averaged)", saved, self.models_averaged)
+            logger.info("weight averaging resumed from %s (%d checkpoints averaged)", saved, self.checkpoints_averaged)
             return
         # The average is written just after the Trainer's own files, so a kill in between leaves a checkpoint that
         # looks complete; resuming from it would silently restart the average.
@@ -68,7 +68,7 @@ class WeightAveragingCallback(TrainerCallback):
         """Replace ``model``'s weights by the average, then recompute its batch-norm statistics on ``bn_pixels``
         (a dataset from ``with_model_inputs``): statistics gathered under the last weights do not fit the
         average (Izmailov et al., section 3.2)."""
-        if self.models_averaged == 0:
+        if self.checkpoints_averaged == 0:
             raise ValueError(f"no weights were averaged: no checkpoint was saved from epoch {self.start_epoch} on")
         parameters = dict(self.average.module.named_parameters())
         with torch.no_grad():
@@ -79,4 +79,4 @@ class WeightAveragingCallback(TrainerCallback):
         update_bn((batch["pixel_values"] for batch in loader), model, device=device)
         model.eval()
         logger.info("model weights replaced by the average of %d checkpoints; batch-norm statistics recomputed on %d images",
-                    self.models_averaged, len(bn_pixels))
+                    self.checkpoints_averaged, len(bn_pixels))

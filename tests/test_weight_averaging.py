@@ -58,7 +58,7 @@ def test_resumed_run_goes_on_averaging_from_its_checkpoint(averaged_run):
     model, _ = load_detector(averaged_run)
     averaging = WeightAveragingCallback(model, start_epoch=2)
     averaging.resume(second)
-    assert averaging.models_averaged == 1
+    assert averaging.checkpoints_averaged == 1
     at_second = _weights(second)
     for name, parameter in averaging.average.module.named_parameters():
         torch.testing.assert_close(parameter, at_second[name])
@@ -86,7 +86,7 @@ def test_checkpoint_missing_its_average_after_averaging_began_is_an_error(averag
     model, _ = load_detector(averaged_run)
     averaging = WeightAveragingCallback(model, start_epoch=2)
     averaging.resume(first)  # saved before averaging began: nothing to restore
-    assert averaging.models_averaged == 0
+    assert averaging.checkpoints_averaged == 0
     killed_while_saving = shutil.copytree(second, tmp_path / second.name)
     (killed_while_saving / AVERAGE_FILE).unlink()
     with pytest.raises(FileNotFoundError, match=f"{second.name}.*delete that checkpoint"):
