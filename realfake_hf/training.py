@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from sklearn.metrics import accuracy_score
-from transformers import TrainerCallback, TrainerState, TrainingArguments, set_seed
+from transformers import IntervalStrategy, TrainerCallback, TrainerState, TrainingArguments, set_seed
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_callback import ExportableState
 
@@ -27,7 +27,7 @@ from .models import create_model, image_processor_for, model_entry
 from .robustness.adversarial_training import DetectorTrainer
 from .runinfo import run_info
 from .tracking import offline_wandb_defaults
-from .weight_averaging import WeightAveragingCallback
+from .weight_averaging import EPOCH_TOLERANCE, WeightAveragingCallback
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,18 @@ def find_resumable_checkpoint(output_dir: str | Path) -> str | None:
         if (match := _CHECKPOINT.match(path.name)) and (path / TRAINER_STATE_NAME).exists()
     ]
     return str(max(complete)[1]) if complete else None
+
+
+def lacks_its_epoch_evaluation(checkpoint: str | None, training_args: TrainingArguments) -> bool:
+    """Whether ``checkpoint`` ends an epoch whose evaluation it does not hold. A checkpoint saved by ``save_steps``
+    at an epoch's last step is written before that epoch's logging and evaluation, and the Trainer does not
+    repeat them on resume: ``history.csv`` would miss that epoch."""
+    if checkpoint is None or training_args.eval_strategy != IntervalStrategy.EPOCH:
+        return False
+    state = TrainerState.load_from_json(str(Path(checkpoint) / TRAINER_STATE_NAME))
+    if not state.epoch or abs(state.epoch - round(state.epoch)) > EPOCH_TOLERANCE:
+        return False
+    return not any("eval_loss" in entry and entry["step"] == state.global_step for entry in state.log_history)
 
 
 class WallTimeCallback(TrainerCallback, ExportableState):
@@ -165,6 +177,9 @@ def train_detector(
     resume_from = training_args.resume_from_checkpoint or find_resumable_checkpoint(output_dir)
     if resume_from:
         logger.warning("Resuming from %s", resume_from)
+    if lacks_its_epoch_evaluation(resume_from, training_args):
+        logger.warning("%s holds no evaluation of its epoch: evaluating it before training goes on", resume_from)
+        training_args.eval_on_start = True
     clock = WallTimeCallback(wall_time_before(resume_from))
     set_seed(training_args.seed)
     logger.info("process %d/%d on %s", training_args.process_index, training_args.world_size, training_args.device)

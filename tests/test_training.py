@@ -14,7 +14,9 @@ from transformers import TrainerControl, TrainerState
 
 from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
 from realfake_hf.arguments import parse_arguments
-from realfake_hf.training import WallTimeCallback, find_resumable_checkpoint, wall_time_before
+from realfake_hf.training import (
+    WallTimeCallback, find_resumable_checkpoint, lacks_its_epoch_evaluation, train_detector, wall_time_before,
+)
 
 
 
@@ -136,6 +138,20 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     # The reported wall time includes the killed process's time up to its checkpoint.
     run = json.loads((output_dir / "run_info.json").read_text())
     assert run["wall_time_before_resume_s"] == earlier > 0 and run["wall_time_s"] > earlier
+
+
+def test_resumed_run_evaluates_a_checkpoint_saved_before_its_epoch_evaluation(tmp_path, mini_cifake_zip):
+    output_dir = tmp_path / "run"
+    argv = [*tiny_training_argv(output_dir, mini_cifake_zip), "--save_strategy", "steps", "--save_steps", "14",
+            "--load_best_model_at_end", "false", "--evaluate_test", "false"]
+    train_detector(*parse_arguments([*argv, "--num_train_epochs", "1"], default_config=PAPER_CNN_CONFIG))
+    longer = parse_arguments([*argv, "--num_train_epochs", "2"], default_config=PAPER_CNN_CONFIG)
+    end_of_first_epoch = str(output_dir / "checkpoint-14")  # 14 steps make an epoch of the mini set
+    assert lacks_its_epoch_evaluation(end_of_first_epoch, longer[2])
+    train_detector(*longer)
+    history = pd.read_csv(output_dir / "history.csv")
+    assert history["epoch"].tolist() == [1.0, 2.0]
+    assert history["eval_accuracy"].notna().all()
 
 
 def test_resuming_a_checkpoint_saved_before_wall_time_was_recorded_can_save_again(tmp_path):
