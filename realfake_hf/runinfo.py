@@ -15,8 +15,8 @@ def command_line() -> str:
     return shlex.join([os.path.basename(sys.executable), *sys.argv]) if sys.argv else ""
 
 
-def cpu_model() -> str:
-    """The CPU's marketing name where Linux gives it (``platform.processor()`` is empty on Linux)."""
+def cpu_model() -> str | None:
+    """The CPU's marketing name where Linux gives it (``platform.processor()`` is empty on Linux), else None."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             for line in cpuinfo:
@@ -24,17 +24,18 @@ def cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
 
 
 def machine() -> dict:
     import torch
     import transformers
 
+    processor = platform.processor() or platform.machine()
     info = {
         "hostname_platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_model": cpu_model(),
+        "processor": processor,
+        "cpu_model": cpu_model() or processor,
         # The widest vector instructions torch's CPU kernels use here (AVX2, AVX512...): bf16 autocast is fast only
         # where the CPU has bf16 instructions, so CPU timings are comparable only at the same capability.
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
