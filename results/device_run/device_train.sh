@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Train the GPU-sized zoo models at once on one lent GPU (the device tool: 64 MiB in, files back under $OUT).
+# Train zoo models on one lent GPU (the device tool: 64 MiB in, files back under $OUT), one job per argument:
+#   DEADLINE_S=540 bash .devdata/device_train.sh "NAME --config configs/X.yaml [--key value ...]" ...
 # Run from the repository root with .devdata (packed CIFAKE, this script) and .whl (datasets, torchattacks and
-# their missing dependencies as wheels) carried. EXTRA_ARGS is appended to every train.py command (smoke test).
+# their missing dependencies as wheels) carried. EXTRA_ARGS is appended to every train.py command (smoke test),
+# WORKERS sets each job's data-loader workers. Calling it again on the still-warm machine resumes each job from
+# its last checkpoint (train.py's auto-resume; the unpacked data and Arrow caches are kept).
 set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 START=$(date +%s)
 DEADLINE_S=${DEADLINE_S:-480}   # from START: training jobs still running then are stopped and their last checkpoint sent back
-OUT=${OUT:-/tmp/device_out}; mkdir -p "$OUT" logs
+WORKERS=${WORKERS:-2}
+OUT=${OUT:-/tmp/device_out}; LOGS=/tmp/device_logs; mkdir -p "$OUT" "$LOGS"
 log() { echo "[$(( $(date +%s) - START ))s] $*"; }
 if [[ -z ${SKIP_WHEELS:-} ]] && ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
@@ -17,7 +21,7 @@ python3 -c "import sys, torch, transformers, datasets, pyarrow, fsspec, huggingf
 print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, \
 'datasets', datasets.__version__, 'pyarrow', pyarrow.__version__, 'fsspec', fsspec.__version__, 'hub', huggingface_hub.__version__, \
 'accelerate', accelerate.__version__)" || exit 1
-python3 .devdata/cifake_pack.py unpack .devdata data/cifake/archive.zip || exit 1
+[[ -f data/cifake/archive.zip ]] || python3 .devdata/cifake_pack.py unpack .devdata data/cifake/archive.zip || exit 1
 export REALFAKE_CACHE_DIR=/tmp/rf_cache
 python3 -c "import realfake_hf; from realfake_hf.data import load_detection_dataset as l; print({k: len(v) for k, v in l('cifake').items()})" || exit 1
 log "data ready"
@@ -25,33 +29,31 @@ log "data ready"
 # One Arrow cache copy per job: each job's decode-to-pixels map then writes its own files, no two jobs the same one.
 launch() {
   local name=$1; shift
-  cp -r /tmp/rf_cache "/tmp/rf_cache_$name"
+  [[ -d /tmp/rf_cache_$name ]] || cp -r /tmp/rf_cache "/tmp/rf_cache_$name"
   REALFAKE_CACHE_DIR="/tmp/rf_cache_$name" OMP_NUM_THREADS=2 \
-    python3 train.py "$@" --report_to none --bf16 true --dataloader_num_workers 2 --dataloader_persistent_workers true \
-    --output_dir "/tmp/outputs/$name" --run_name "$name" --results_dir "results/$name" ${EXTRA_ARGS:-} > "logs/$name.log" 2>&1 &
-  echo $! > "logs/$name.pid"
+    python3 train.py "$@" --report_to none --bf16 true --dataloader_num_workers "$WORKERS" --dataloader_persistent_workers true \
+    --output_dir "/tmp/outputs/$name" --run_name "$name" --results_dir "results/$name" ${EXTRA_ARGS:-} >> "$LOGS/$name.log" 2>&1 &
+  echo $! > "$LOGS/$name.pid"
 }
-launch vit_scratch --config configs/vit_scratch.yaml
-launch vit_scratch_patch2 --config configs/vit_scratch_patch2.yaml
-launch resnet_wide --config configs/resnet_wide.yaml
-launch resnet_shift_adversarial --config configs/resnet_shift_adversarial.yaml
-launch paper_cnn_bf16_gpu --config configs/paper_cnn.yaml
-launch paper_cnn_bf16_128px --config configs/paper_cnn.yaml --image_size 128
-nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 15 > logs/gpu_utilisation.csv 2>/dev/null &
+for job in "$@"; do
+  # shellcheck disable=SC2086  # a job is its name followed by train.py's arguments, split on spaces
+  launch $job
+done
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 15 >> "$LOGS/gpu_utilisation.csv" 2>/dev/null &
 MONITOR=$!
 
 while (( $(date +%s) - START < DEADLINE_S )); do
-  running=$(for p in logs/*.pid; do kill -0 "$(cat "$p")" 2>/dev/null && basename "$p" .pid; done | tr '\n' ' ')
+  running=$(for p in "$LOGS"/*.pid; do kill -0 "$(cat "$p")" 2>/dev/null && basename "$p" .pid; done | tr '\n' ' ')
   [[ -z $running ]] && break
-  log "running: $running"; for f in logs/*.log; do echo "  $(basename "$f" .log): $(tr '\r' '\n' < "$f" | grep -E "eval_accuracy|it/s\]|Error" | tail -1 | cut -c1-150)"; done
+  log "running: $running"; for f in "$LOGS"/*.log; do echo "  $(basename "$f" .log): $(tr '\r' '\n' < "$f" | grep -E "eval_accuracy|it/s\]|Error" | tail -1 | cut -c1-150)"; done
   sleep 30
 done
-for p in logs/*.pid; do kill -INT "$(cat "$p")" 2>/dev/null && log "stopped $(basename "$p" .pid) at the deadline"; done
+for p in "$LOGS"/*.pid; do kill -INT "$(cat "$p")" 2>/dev/null && log "stopped $(basename "$p" .pid) at the deadline"; done
 sleep 5; kill "$MONITOR" 2>/dev/null
 
 # Back: each finished run's results folder; for a stopped one its newest checkpoint (weights, config, trainer
 # state with the per-epoch log) without the optimizer state.
-for p in logs/*.pid; do
+for p in "$LOGS"/*.pid; do
   name=$(basename "$p" .pid)
   if [[ -f results/$name/run_info.json ]]; then
     tar czf "$OUT/$name.tar.gz" "results/$name"
@@ -60,5 +62,5 @@ for p in logs/*.pid; do
     [[ -n $last ]] && tar czf "$OUT/$name.partial.tar.gz" --exclude=optimizer.pt --exclude=scheduler.pt "$last"
   fi
 done
-tar czf "$OUT/logs.tar.gz" logs
+tar czf "$OUT/logs.tar.gz" -C /tmp device_logs
 ls -la "$OUT"; log "done"
