@@ -223,10 +223,14 @@ def train_detector(
         callbacks=callbacks,
     )
     train_result = trainer.train(resume_from_checkpoint=resume_from)
+    # Under --bf16/--fp16 the Trainer's Accelerator wraps forward() in autocast, and the wrapper stays on the
+    # model after training; without it, what is computed below is float32, as evaluate.py computes it from the
+    # saved model, so the committed test numbers are those anyone reloading the model gets.
+    inference_model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     if averaging is not None:
         # Without augmentation: the statistics are those of the images the model will be shown.
         bn_split = seeded_subset(train_split, BATCH_NORM_UPDATE_IMAGES, training_args.seed)
-        averaging.apply_to(trainer.model, with_model_inputs(bn_split, size, **normalisation),
+        averaging.apply_to(inference_model, with_model_inputs(bn_split, size, **normalisation),
                            training_args.per_device_eval_batch_size)
     trainer.save_model()  # the best (or averaged) model, with the image processor
     trainer.log_metrics("train", train_result.metrics)
@@ -241,7 +245,7 @@ def train_detector(
         return metrics
     if data_args.evaluate_test and "test" in dataset:
         metrics["test"] = evaluate_test_split(
-            trainer.model, processor, dataset, model_args, data_args, training_args, output_dir, str(output_dir)
+            inference_model, processor, dataset, model_args, data_args, training_args, output_dir, str(output_dir)
         )
     write_run_files(
         output_dir, model_args, data_args, training_args, config,

@@ -14,6 +14,7 @@ from transformers import TrainerControl, TrainerState
 
 from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
 from realfake_hf.arguments import parse_arguments
+from realfake_hf.evaluation import evaluate_model
 from realfake_hf.training import (
     WallTimeCallback, find_resumable_checkpoint, lacks_its_epoch_evaluation, train_detector, wall_time_before,
 )
@@ -152,6 +153,23 @@ def test_resumed_run_evaluates_a_checkpoint_saved_before_its_epoch_evaluation(tm
     history = pd.read_csv(output_dir / "history.csv")
     assert history["epoch"].tolist() == [1.0, 2.0]
     assert history["eval_accuracy"].notna().all()
+
+
+def test_mixed_precision_run_is_tested_in_float32_like_the_saved_model(tmp_path, mini_cifake_zip):
+    # bf16 training leaves autocast wrapped around forward(); the run's own test numbers must not inherit it.
+    output_dir = tmp_path / "run"
+    command = _train_command(output_dir, mini_cifake_zip, "--num_train_epochs", "1", "--bf16", "true",
+                             "--use_cpu", "true", "--eval_strategy", "no", "--save_strategy", "no",
+                             "--load_best_model_at_end", "false")
+    result = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reloaded = evaluate_model(output_dir, dataset_path=str(mini_cifake_zip), output_dir=tmp_path / "reloaded")
+    during_run = pd.read_csv(output_dir / "eval/test/predictions.csv").set_index("file_name")["p_fake"]
+    after_reload = pd.read_csv(tmp_path / "reloaded/predictions.csv").set_index("file_name")["p_fake"]
+    assert len(during_run) == 60 and during_run.index.equals(after_reload.index)
+    # bf16 autocast moves p(fake) by 1e-4 or more here; float32 on the same CPU agrees to rounding.
+    assert (during_run - after_reload).abs().max() < 1e-5
+    assert reloaded["accuracy"] == json.loads((output_dir / "eval/test/metrics.json").read_text())["accuracy"]
 
 
 def test_resuming_a_checkpoint_saved_before_wall_time_was_recorded_can_save_again(tmp_path):
