@@ -164,23 +164,25 @@ def results_table(runs: dict[str, Path]) -> str:
 
 
 def _other_evaluations(run_dir: Path) -> str:
-    """Rows for every evaluation of the run besides CIFAKE's test split (e.g. another real/fake dataset)."""
+    """Rows for every evaluation of the run besides its own test evaluation: another real/fake dataset, or the same
+    test split again another way (``eval/test_fp32``), each named by its folder, dataset and split."""
     rows = []
     for path in sorted(run_dir.glob("eval/*/metrics.json")):
         if path.parent.name == TEST_METRICS.parent.name:
             continue
         metrics = _read_json(path)
+        provenance = metrics["provenance"]
         low, high = metrics["accuracy_ci95"]
         auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.3f}"
         rows.append(
-            f"| {metrics['provenance'].get('dataset', path.parent.name)} | {metrics['n']} "
-            f"| {_percent(metrics['accuracy'])} [{100 * low:.1f}, {100 * high:.1f}] | {auc} "
+            f"| `eval/{path.parent.name}` | {provenance.get('dataset', '?')} ({provenance.get('dataset_split', '?')}) "
+            f"| {metrics['n']} | {_percent(metrics['accuracy'])} [{100 * low:.1f}, {100 * high:.1f}] | {auc} "
             f"| {_percent(metrics['false_positive_rate'])} | {_percent(metrics['false_negative_rate'])} |"
         )
     if not rows:
         return ""
-    header = ("Other test sets (not seen in training):\n\n| dataset | n | accuracy [95% CI] | ROC-AUC "
-              "| real judged fake | fake judged real |\n|---|---|---|---|---|---|")
+    header = ("Other evaluations:\n\n| folder | dataset (split) | n | accuracy [95% CI] | ROC-AUC "
+              "| real judged fake | fake judged real |\n|---|---|---|---|---|---|---|")
     return header + "\n" + "\n".join(rows) + "\n"
 
 

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 import yaml
@@ -80,3 +81,13 @@ def test_table_says_which_run_is_a_weight_average(trained_tiny_model, tmp_path):
     run_file.write_text(json.dumps({**json.loads(run_file.read_text()), "checkpoints_averaged": 8}))
     card = write_project_card(results, tmp_path / "card.md").read_text()
     assert "| averaged (weights averaged over 8 checkpoints) |" in card and "| plain |" in card
+
+
+def test_card_names_each_further_evaluation_by_folder_dataset_and_split(trained_tiny_model, tmp_path):
+    results = _results_of(trained_tiny_model, tmp_path, "tiny")
+    shutil.copytree(results / "tiny/eval/test", results / "tiny/eval/test_fp32")
+    metrics = json.loads((results / "tiny/eval/test/metrics.json").read_text())
+    card = write_project_card(results, tmp_path / "card.md").read_text()
+    # The test split evaluated again is not presented as a test set the model has not seen.
+    assert "not seen in training" not in card
+    assert f"| `eval/test_fp32` | cifake (test) | {metrics['n']} | {100 * metrics['accuracy']:.2f}%" in card
