@@ -3,8 +3,9 @@
 #   DEADLINE_S=540 bash .devdata/device_train.sh "NAME --config configs/X.yaml [--key value ...]" ...
 # Run from the repository root with .devdata (packed CIFAKE, this script) and .whl (datasets, torchattacks and
 # their missing dependencies as wheels) carried. EXTRA_ARGS is appended to every train.py command (smoke test),
-# WORKERS sets each job's data-loader workers. Calling it again on the still-warm machine resumes each job from
-# its last checkpoint (train.py's auto-resume; the unpacked data and Arrow caches are kept).
+# WORKERS sets each job's data-loader workers. Calling it again on the still-warm machine with the jobs that did
+# not finish resumes each from its last checkpoint (train.py's auto-resume; the unpacked data and Arrow caches
+# are kept).
 set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 START=$(date +%s)
