@@ -44,6 +44,8 @@ class DataArguments:
     max_shift: int = field(default=0, metadata={"help": "Random shifts in training of up to this many pixels (0 = none)."})
     random_erasing_probability: float = field(
         default=0.0, metadata={"help": "Share of training images with a random rectangle set to the mean colour (0 = none)."})
+    preprocessing_num_workers: int | None = field(
+        default=None, metadata={"help": "Processes that decode the training and validation images (one when unset)."})
     max_train_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of train."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of validation/test."})
     evaluate_test: bool = field(default=True, metadata={"help": "After training, evaluate the best model on the test split."})
@@ -56,6 +58,8 @@ class DataArguments:
             raise ValueError(f"hflip_probability must be in [0, 1], got {self.hflip_probability}")
         if not 0 <= self.random_erasing_probability <= 1:
             raise ValueError(f"random_erasing_probability must be in [0, 1], got {self.random_erasing_probability}")
+        if self.preprocessing_num_workers is not None and self.preprocessing_num_workers < 1:
+            raise ValueError(f"preprocessing_num_workers must be 1 or more, got {self.preprocessing_num_workers}")
         if self.max_shift < 0:
             raise ValueError(f"max_shift must be a number of pixels >= 0, got {self.max_shift}")
 

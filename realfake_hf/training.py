@@ -196,9 +196,9 @@ def train_detector(
         train_pixels = with_model_inputs(
             train_split, size, train=True, hflip_probability=data_args.hflip_probability,
             max_shift=data_args.max_shift, random_erasing_probability=data_args.random_erasing_probability,
-            **normalisation,
+            num_proc=data_args.preprocessing_num_workers, **normalisation,
         )
-        eval_pixels = with_model_inputs(eval_split, size, **normalisation)
+        eval_pixels = with_model_inputs(eval_split, size, num_proc=data_args.preprocessing_num_workers, **normalisation)
 
     model = create_model(
         model_args.model_name, image_size=size, pretrained_path=model_args.pretrained_path,

@@ -5,6 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from datasets import Image as ImageFeature
 from PIL import Image
 
 from conftest import CIFAKE_ZIP, jpeg_bytes, write_mini_zip
@@ -251,6 +252,22 @@ def test_shift_augmentation_only_in_training(mini_cifake_zip):
     moved = training[:8]["pixel_values"]
     assert moved.shape == plain.shape
     assert not torch.equal(moved, plain)
+
+
+def test_images_decoded_by_several_processes_keep_their_rows(mini_cifake_zip):
+    dataset = load_detection_dataset("cifake", str(mini_cifake_zip))["train"].select(range(4, 24))
+    pixels = with_model_inputs(dataset, 32, num_proc=2)[:]
+    # Decoded here one by one, without Dataset.map or its cache, as the reference.
+    raw = dataset.cast_column("image", ImageFeature(decode=False))
+    expected = torch.stack([
+        torch.frombuffer(bytearray(pixels_for_model(row["image"]["bytes"], 32, row["file_name"])), dtype=torch.uint8)
+        .view(32, 32, 3).permute(2, 0, 1).float().div(255).sub(0.5).div(0.5)
+        for row in raw
+    ])
+    assert torch.allclose(pixels["pixel_values"], expected)
+    assert pixels["labels"].tolist() == dataset["label"]
+    with pytest.raises(ValueError, match="preprocessing_num_workers"):
+        DataArguments(preprocessing_num_workers=0)
 
 
 def test_random_erasing_greys_out_one_rectangle_per_image_only_in_training(mini_cifake_zip):

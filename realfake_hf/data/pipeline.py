@@ -28,12 +28,15 @@ def _convert_batch(batch: dict, size: int) -> dict:
 
 def with_model_inputs(dataset: Dataset, image_size: int, train: bool = False, hflip_probability: float = 0.5,
                       mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.5, 0.5, 0.5),
-                      max_shift: int = 0, random_erasing_probability: float = 0.0) -> Dataset:
-    """``dataset`` with ``pixel_values`` (float, normalised) and ``labels``, in the same row order."""
+                      max_shift: int = 0, random_erasing_probability: float = 0.0,
+                      num_proc: int | None = None) -> Dataset:
+    """``dataset`` with ``pixel_values`` (float, normalised) and ``labels``, in the same row order; ``num_proc``
+    processes decode the images (one when None)."""
     converted = dataset.cast_column("image", Image(decode=False)).map(
         _convert_batch,
         batched=True,
         batch_size=500,
+        num_proc=num_proc,
         fn_kwargs={"size": image_size},
         remove_columns=[c for c in dataset.column_names if c != "label"],
         features=Features({"label": dataset.features["label"], PIXELS: Value("binary")}),

@@ -3,7 +3,7 @@
 #   DEADLINE_S=540 bash .devdata/device_train.sh "NAME --config configs/X.yaml [--key value ...]" ...
 # Run from the repository root with .devdata (packed CIFAKE, this script) and .whl (datasets, torchattacks and
 # their missing dependencies as wheels) carried. EXTRA_ARGS is appended to every train.py command (smoke test),
-# WORKERS sets each job's data-loader workers. Calling it again on the still-warm machine with the jobs that did
+# WORKERS sets each job's data-loader workers and image-decoding processes. Calling it again on the still-warm machine with the jobs that did
 # not finish resumes each from its last checkpoint (train.py's auto-resume; the unpacked data and Arrow caches
 # are kept).
 set -u
@@ -33,6 +33,7 @@ launch() {
   [[ -d /tmp/rf_cache_$name ]] || cp -r /tmp/rf_cache "/tmp/rf_cache_$name"
   REALFAKE_CACHE_DIR="/tmp/rf_cache_$name" OMP_NUM_THREADS=2 \
     python3 train.py "$@" --report_to none --bf16 true --dataloader_num_workers "$WORKERS" --dataloader_persistent_workers true \
+    --preprocessing_num_workers "$WORKERS" \
     --output_dir "/tmp/outputs/$name" --run_name "$name" --results_dir "results/$name" ${EXTRA_ARGS:-} >> "$LOGS/$name.log" 2>&1 &
   echo $! > "$LOGS/$name.pid"
 }
