@@ -3,9 +3,9 @@
 #   DEADLINE_S=540 bash .devdata/device_train.sh "NAME --config configs/X.yaml [--key value ...]" ...
 # Run from the repository root with .devdata (packed CIFAKE, this script) and .whl (datasets, torchattacks and
 # their missing dependencies as wheels) carried. EXTRA_ARGS is appended to every train.py command (smoke test),
-# WORKERS sets each job's data-loader workers and image-decoding processes. Calling it again on the still-warm machine with the jobs that did
-# not finish resumes each from its last checkpoint (train.py's auto-resume; the unpacked data and Arrow caches
-# are kept).
+# WORKERS sets each job's data-loader workers and image-decoding processes. Calling it again on the still-warm
+# machine with the jobs that did not finish resumes each from its last checkpoint (train.py's auto-resume; the
+# unpacked data and Arrow caches are kept).
 set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 START=$(date +%s)
@@ -37,6 +37,9 @@ launch() {
     --output_dir "/tmp/outputs/$name" --run_name "$name" --results_dir "results/$name" ${EXTRA_ARGS:-} >> "$LOGS/$name.log" 2>&1 &
   echo $! > "$LOGS/$name.pid"
 }
+# Only this call's jobs are watched, stopped and sent back: an earlier call's were sent back by that call, and
+# their process ids may since belong to other processes.
+rm -f "$LOGS"/*.pid
 for job in "$@"; do
   # shellcheck disable=SC2086  # a job is its name followed by train.py's arguments, split on spaces
   launch $job
