@@ -179,6 +179,14 @@ class EvaluationArguments:
     output_dir: str | None = field(default=None, metadata={"help": "Results folder (default MODEL/eval/DATASET-SPLIT)."})
     batch_size: int = field(default=256, metadata={"help": "Images per forward pass."})
     max_samples: int | None = field(default=None, metadata={"help": "Debug: a seeded random subset of the split."})
+    test_time_flip: bool = field(
+        default=False,
+        metadata={"help": "Average each image's logits with its mirror image's (for models trained with flips)."},
+    )
+    validation_fraction: float = field(
+        default=0.1, metadata={"help": "With --split validation: the share of train the run held out (train.py's)."}
+    )
+    split_seed: int = field(default=42, metadata={"help": "With --split validation: the run's --split_seed."})
 
 
 def parse_evaluation_arguments(argv: list[str] | None = None) -> EvaluationArguments:

@@ -57,14 +57,28 @@ def pixels_from_rgb(rgb: Image.Image, spec: dict) -> torch.Tensor:
     return torch.from_numpy(((array - mean) / std).transpose(2, 0, 1)).unsqueeze(0)
 
 
+def _logits(model: PreTrainedModel, pixel_values: torch.Tensor, test_time_flip: bool) -> torch.Tensor:
+    logits = model(pixel_values=pixel_values).logits.float()
+    if not test_time_flip:
+        return logits
+    # Logits averaged as cross_dataset.policy_logits averages a policy's views. Written here: the TTA wrappers
+    # (ttach, last released in 2020; pytorch-toolbelt) call model(tensor) and expect a tensor back, while a
+    # transformers model takes pixel_values= and returns an output object.
+    return (logits + model(pixel_values=pixel_values.flip(-1)).logits.float()) / 2
+
+
 @torch.inference_mode()
-def predict_logits(model: PreTrainedModel, pixels: Dataset, batch_size: int = 256, desc: str = "predicting") -> np.ndarray:
-    """(N, classes) logits for every row of ``pixels`` (a dataset from ``with_model_inputs``), in row order."""
+def predict_logits(
+    model: PreTrainedModel, pixels: Dataset, batch_size: int = 256, desc: str = "predicting",
+    test_time_flip: bool = False,
+) -> np.ndarray:
+    """(N, classes) logits for every row of ``pixels`` (a dataset from ``with_model_inputs``), in row order; with
+    ``test_time_flip``, the mean of the logits of each image and of its mirror image."""
     model.eval()
     device = next(model.parameters()).device
     loader = DataLoader(pixels, batch_size=batch_size, shuffle=False, collate_fn=collate_pixels)
     outputs = [
-        model(pixel_values=batch["pixel_values"].to(device)).logits.float().cpu().numpy()
+        _logits(model, batch["pixel_values"].to(device), test_time_flip).cpu().numpy()
         for batch in tqdm(loader, desc=desc, unit="batch")
     ]
     return np.concatenate(outputs) if outputs else np.zeros((0, model.config.num_labels), dtype=np.float32)
@@ -79,11 +93,13 @@ def predict_p_fake(model: PreTrainedModel, pixels: Dataset, batch_size: int = 25
     return p_fake_from_logits(model, predict_logits(model, pixels, batch_size, desc))
 
 
-def split_logits(model, processor, split: Dataset, batch_size: int = 256, desc: str = "predicting") -> np.ndarray:
+def split_logits(
+    model, processor, split: Dataset, batch_size: int = 256, desc: str = "predicting", test_time_flip: bool = False
+) -> np.ndarray:
     spec = input_spec(processor)
     pixels = with_model_inputs(split, spec["image_size"], mean=spec["mean"], std=spec["std"])
-    return predict_logits(model, pixels, batch_size, desc)
+    return predict_logits(model, pixels, batch_size, desc, test_time_flip)
 
 
-def predict_split(model, processor, split: Dataset, batch_size: int = 256) -> np.ndarray:
-    return p_fake_from_logits(model, split_logits(model, processor, split, batch_size))
+def predict_split(model, processor, split: Dataset, batch_size: int = 256, test_time_flip: bool = False) -> np.ndarray:
+    return p_fake_from_logits(model, split_logits(model, processor, split, batch_size, test_time_flip=test_time_flip))

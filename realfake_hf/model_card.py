@@ -165,7 +165,8 @@ def results_table(runs: dict[str, Path]) -> str:
 
 def _other_evaluations(run_dir: Path) -> str:
     """Rows for every evaluation of the run besides its own test evaluation: another real/fake dataset, or the same
-    test split again another way (``eval/test_fp32``), each named by its folder, dataset and split."""
+    test split again another way (``eval/test_fp32``, ``eval/test_flip``), each named by its folder, dataset and
+    split."""
     rows = []
     for path in sorted(run_dir.glob("eval/*/metrics.json")):
         if path.parent.name == TEST_METRICS.parent.name:
@@ -174,8 +175,9 @@ def _other_evaluations(run_dir: Path) -> str:
         provenance = metrics["provenance"]
         low, high = metrics["accuracy_ci95"]
         auc = "n/a" if metrics.get("roc_auc") is None else f"{metrics['roc_auc']:.3f}"
+        flip = ", flip-averaged" if provenance.get("test_time_flip") else ""
         rows.append(
-            f"| `eval/{path.parent.name}` | {provenance.get('dataset', '?')} ({provenance.get('dataset_split', '?')}) "
+            f"| `eval/{path.parent.name}` | {provenance.get('dataset', '?')} ({provenance.get('dataset_split', '?')}{flip}) "
             f"| {metrics['n']} | {_percent(metrics['accuracy'])} [{100 * low:.1f}, {100 * high:.1f}] | {auc} "
             f"| {_percent(metrics['false_positive_rate'])} | {_percent(metrics['false_negative_rate'])} |"
         )

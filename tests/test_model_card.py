@@ -86,8 +86,12 @@ def test_table_says_which_run_is_a_weight_average(trained_tiny_model, tmp_path):
 def test_card_names_each_further_evaluation_by_folder_dataset_and_split(trained_tiny_model, tmp_path):
     results = _results_of(trained_tiny_model, tmp_path, "tiny")
     shutil.copytree(results / "tiny/eval/test", results / "tiny/eval/test_fp32")
-    metrics = json.loads((results / "tiny/eval/test/metrics.json").read_text())
+    shutil.copytree(results / "tiny/eval/test", results / "tiny/eval/test_flip")
+    flipped = results / "tiny/eval/test_flip/metrics.json"
+    metrics = json.loads(flipped.read_text())
+    flipped.write_text(json.dumps({**metrics, "provenance": {**metrics["provenance"], "test_time_flip": True}}))
     card = write_project_card(results, tmp_path / "card.md").read_text()
     # The test split evaluated again is not presented as a test set the model has not seen.
     assert "not seen in training" not in card
     assert f"| `eval/test_fp32` | cifake (test) | {metrics['n']} | {100 * metrics['accuracy']:.2f}%" in card
+    assert f"| `eval/test_flip` | cifake (test, flip-averaged) | {metrics['n']} |" in card
