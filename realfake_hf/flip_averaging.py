@@ -7,8 +7,8 @@ each image and of its mirror image, as ``evaluate.py --test_time_flip true``), i
 Flip averaging is adopted for a model only when it raises the model's validation accuracy; the rule is fixed before
 test is read, so the test accuracy under the adopted inference is not picked on test. McNemar's test pairs the
 plain and flip-averaged test predictions. Writes ``summary.csv``, ``README.md`` (the table) and
-``flip_averaging.png``. An evaluation already in its folder (same model, split and inference) is kept, so a
-stopped command resumes where it stopped.
+``flip_averaging.png``. An evaluation already in its folder (same model, split, inference and ``--max_samples``) is
+kept, so a stopped command resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ def _evaluation(model_dir: Path, split: str, flip: bool, folder: Path, data_args
     if existing.exists():
         metrics = json.loads(existing.read_text())
         provenance = metrics["provenance"]
-        if (provenance.get("model_dir"), provenance.get("dataset_split"), provenance.get("test_time_flip")) == (
-            str(model_dir), split, flip,
-        ):
+        kept = ("model_dir", "dataset_split", "test_time_flip", "max_samples")
+        if tuple(provenance.get(key) for key in kept) == (str(model_dir), split, flip, options.get("max_samples")):
             logger.info("kept %s", folder)
             return metrics
     split_args = {key: data_args[key] for key in ("validation_fraction", "split_seed") if key in data_args}

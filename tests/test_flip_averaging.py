@@ -68,3 +68,6 @@ def test_study_adopts_flips_on_validation_uses_the_runs_own_split_and_resumes(
     written = {path: path.stat().st_mtime_ns for path in folder.glob("*/metrics.json")}
     flip_averaging_main(command)
     assert {path: path.stat().st_mtime_ns for path in folder.glob("*/metrics.json")} == written
+    # A subset is another measurement: it replaces the kept evaluations instead of being mistaken for them.
+    flip_averaging_main(command + ["--max_samples", "10"])
+    assert {json.loads(path.read_text())["n"] for path in folder.glob("*/metrics.json")} == {10}
