@@ -241,29 +241,36 @@ def train_detector(
     trainer.save_metrics("best_validation", validation)
 
     metrics = {"train": train_result.metrics, "validation": validation}
-    if not trainer.is_world_process_zero():
-        return metrics
-    if data_args.evaluate_test and "test" in dataset:
-        metrics["test"] = evaluate_test_split(
-            inference_model, processor, dataset, model_args, data_args, training_args, output_dir, str(output_dir)
-        )
-    write_run_files(
-        output_dir, model_args, data_args, training_args, config,
-        {
-            "wall_time_s": clock.seconds,
-            "resumed_from": resume_from,
-            "wall_time_before_resume_s": clock.earlier_s if resume_from else None,
-            "world_size": training_args.world_size,
-            **parameter_counts(model),
-            "train_images": len(train_split),
-            "validation_images": len(eval_split),
-            "best_checkpoint": trainer.state.best_model_checkpoint,
-            "checkpoints_averaged": averaging.checkpoints_averaged if averaging else None,
-            "train_images_per_second": train_result.metrics.get("train_samples_per_second"),
-            "argv": sys.argv,
-        },
-    )
-    write_model_card(output_dir)
-    if data_args.results_dir:
-        copy_results(output_dir, Path(data_args.results_dir))
+    try:
+        if trainer.is_world_process_zero():
+            if data_args.evaluate_test and "test" in dataset:
+                metrics["test"] = evaluate_test_split(
+                    inference_model, processor, dataset, model_args, data_args, training_args, output_dir,
+                    str(output_dir),
+                )
+            write_run_files(
+                output_dir, model_args, data_args, training_args, config,
+                {
+                    "wall_time_s": clock.seconds,
+                    "resumed_from": resume_from,
+                    "wall_time_before_resume_s": clock.earlier_s if resume_from else None,
+                    "world_size": training_args.world_size,
+                    **parameter_counts(model),
+                    "train_images": len(train_split),
+                    "validation_images": len(eval_split),
+                    "best_checkpoint": trainer.state.best_model_checkpoint,
+                    "checkpoints_averaged": averaging.checkpoints_averaged if averaging else None,
+                    "train_images_per_second": train_result.metrics.get("train_samples_per_second"),
+                    "argv": sys.argv,
+                },
+            )
+            write_model_card(output_dir)
+            if data_args.results_dir:
+                copy_results(output_dir, Path(data_args.results_dir))
+    finally:
+        # The processes leave the process group together, once the main one has tested and written the run (or
+        # failed): one that exited while another still held the group aborted it once in CI, two CPU processes,
+        # "terminate called without an active exception". Without distribution both calls do nothing.
+        trainer.accelerator.wait_for_everyone()
+        trainer.accelerator.end_training()
     return metrics
