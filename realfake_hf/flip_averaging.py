@@ -20,23 +20,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .compare import compare_predictions
 from .evaluation import METRICS_FILE, PREDICTIONS_FILE, evaluate_model
-from .inference import run_name
+from .inference import run_folder, run_name
 from .plots import save_figure, plt
+from .runinfo import run_arguments
 
 logger = logging.getLogger(__name__)
 
 SPLITS = ("validation", "test")
 SUMMARY_FILE = "summary.csv"
-
-
-def run_data_arguments(model_dir: Path) -> dict:
-    """The data arguments ``train.py`` recorded next to the model (``RUN/args.yaml``); {} when there are none."""
-    args_file = model_dir.parent / "args.yaml" if model_dir.name == "model" else model_dir / "args.yaml"
-    return yaml.safe_load(args_file.read_text()).get("data", {}) if args_file.exists() else {}
 
 
 def _evaluation(model_dir: Path, split: str, flip: bool, folder: Path, data_args: dict, **options) -> dict:
@@ -55,7 +49,7 @@ def _evaluation(model_dir: Path, split: str, flip: bool, folder: Path, data_args
 def flip_averaging_row(model_dir: str | Path, output_dir: str | Path, **options) -> dict:
     """Evaluate one model four ways into ``output_dir`` and return its summary row."""
     model_dir, output_dir = Path(model_dir), Path(output_dir)
-    data_args = run_data_arguments(model_dir)
+    data_args = run_arguments(run_folder(model_dir)).get("data", {})
     metrics = {
         (split, flip): _evaluation(model_dir, split, flip, output_dir / f"{split}{'_flip' if flip else ''}",
                                    data_args, **options)

@@ -32,10 +32,15 @@ def load_detector(model_dir: str | Path):
     return model.eval(), processor
 
 
-def run_name(model_dir: str | Path) -> str:
-    """The folder's name, or its run's for a run's ``model/`` folder (``results/paper_cnn/model`` -> paper_cnn)."""
+def run_folder(model_dir: str | Path) -> Path:
+    """The run a model folder belongs to: ``results/paper_cnn`` for ``results/paper_cnn/model``, else the folder."""
     path = Path(model_dir)
-    return path.parent.name if path.name == "model" else path.name
+    return path.parent if path.name == "model" else path
+
+
+def run_name(model_dir: str | Path) -> str:
+    """The run's name (``results/paper_cnn/model`` -> paper_cnn)."""
+    return run_folder(model_dir).name
 
 
 def fake_index(model: PreTrainedModel) -> int:

@@ -10,11 +10,11 @@ import argparse
 import json
 from pathlib import Path
 
-import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .compare import compare_predictions
 from .robustness.table import robustness_table
+from .runinfo import run_arguments
 
 TEST_METRICS = Path("eval/test/metrics.json")
 TEST_PREDICTIONS = Path("eval/test/predictions.csv")
@@ -60,8 +60,8 @@ def _rate(value) -> str:
 def _starting_weights(run_dir: Path) -> str | None:
     """The weights a run started from when its config named them (``pretrained_path``), e.g. a trained detector
     trained further: its wall time then covers only the continuation."""
-    args_file = run_dir / "args.yaml"
-    return yaml.safe_load(args_file.read_text())["model"].get("pretrained_path") if args_file.exists() else None
+    arguments = run_arguments(run_dir)
+    return arguments["model"].get("pretrained_path") if arguments else None
 
 
 def _continued_run(run_dir: Path) -> str | None:

@@ -7,8 +7,18 @@ import os
 import platform
 import shlex
 import sys
+from pathlib import Path
 
 import psutil
+import yaml
+
+ARGS_FILE = "args.yaml"
+
+
+def run_arguments(run_dir: str | Path) -> dict:
+    """Every resolved argument ``train.py`` recorded in ``RUN/args.yaml`` (model, data, training); {} without one."""
+    args_file = Path(run_dir) / ARGS_FILE
+    return yaml.safe_load(args_file.read_text()) if args_file.exists() else {}
 
 
 def command_line() -> str:

@@ -25,14 +25,13 @@ from .history import CURVE_FILE, HISTORY_FILE, HistoryCallback
 from .model_card import write_model_card
 from .models import create_model, image_processor_for, model_entry
 from .robustness.adversarial_training import DetectorTrainer
-from .runinfo import run_info
+from .runinfo import ARGS_FILE, run_info
 from .tracking import offline_wandb_defaults
 from .weight_averaging import EPOCH_TOLERANCE, WeightAveragingCallback
 
 logger = logging.getLogger(__name__)
 
 RUN_INFO_FILE = "run_info.json"
-ARGS_FILE = "args.yaml"
 TEST_EVAL_DIR = "eval/test"
 MODEL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
