@@ -11,7 +11,10 @@ export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 HF_DATAS
 START=$(date +%s)
 DEADLINE_S=${DEADLINE_S:-480}   # from START: training jobs still running then are stopped and their last checkpoint sent back
 WORKERS=${WORKERS:-2}
-OUT=${OUT:-/tmp/device_out}; LOGS=/tmp/device_logs; mkdir -p "$OUT" "$LOGS"
+# STOP_FILE: once it exists, running jobs are stopped as at the deadline (another call's way to end a run started
+# in the background with setsid, which outlives its call). LOGS: a second run beside a first needs its own.
+STOP_FILE=${STOP_FILE:-/tmp/device_stop}
+OUT=${OUT:-/tmp/device_out}; LOGS=${LOGS:-/tmp/device_logs}; mkdir -p "$OUT" "$LOGS"
 log() { echo "[$(( $(date +%s) - START ))s] $*"; }
 if [[ -z ${SKIP_WHEELS:-} ]] && ls .whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
@@ -47,11 +50,11 @@ done
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 15 >> "$LOGS/gpu_utilisation.csv" 2>/dev/null &
 MONITOR=$!
 
-while (( $(date +%s) - START < DEADLINE_S )); do
+while (( $(date +%s) - START < DEADLINE_S )) && [[ ! -e $STOP_FILE ]]; do
   running=$(for p in "$LOGS"/*.pid; do kill -0 "$(cat "$p")" 2>/dev/null && basename "$p" .pid; done | tr '\n' ' ')
   [[ -z $running ]] && break
   log "running: $running"; for f in "$LOGS"/*.log; do echo "  $(basename "$f" .log): $(tr '\r' '\n' < "$f" | grep -E "eval_accuracy|it/s\]|Error" | tail -1 | cut -c1-150)"; done
-  sleep 30
+  for _ in 1 2 3 4 5 6; do [[ -e $STOP_FILE ]] && break; sleep 5; done
 done
 for p in "$LOGS"/*.pid; do kill -INT "$(cat "$p")" 2>/dev/null && log "stopped $(basename "$p" .pid) at the deadline"; done
 sleep 5; kill "$MONITOR" 2>/dev/null
@@ -67,5 +70,5 @@ for p in "$LOGS"/*.pid; do
     [[ -n $last ]] && tar czf "$OUT/$name.partial.tar.gz" --exclude=optimizer.pt --exclude=scheduler.pt "$last"
   fi
 done
-tar czf "$OUT/logs.tar.gz" -C /tmp device_logs
+tar czf "$OUT/logs.tar.gz" -C "$(dirname "$LOGS")" "$(basename "$LOGS")"
 ls -la "$OUT"; log "done"
