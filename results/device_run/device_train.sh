@@ -64,7 +64,8 @@ sleep 5; kill "$MONITOR" 2>/dev/null
 for p in "$LOGS"/*.pid; do
   name=$(basename "$p" .pid)
   if [[ -f results/$name/run_info.json ]]; then
-    tar czf "$OUT/$name.tar.gz" "results/$name"
+    # Files over what comes back (16 MiB each) stay behind: a pretrained backbone's weights, say.
+    tar czf "$OUT/$name.tar.gz" $(find "results/$name" -type f -size +15M -printf '--exclude=%p ') "results/$name"
   else
     last=$(ls -d /tmp/outputs/$name/checkpoint-* 2>/dev/null | sort -t- -k2 -n | tail -1)
     [[ -n $last ]] && tar czf "$OUT/$name.partial.tar.gz" --exclude=optimizer.pt --exclude=scheduler.pt "$last"
