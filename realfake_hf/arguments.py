@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 from transformers import HfArgumentParser, TrainingArguments
 
+from .data import SPLIT_SEED, VALIDATION_FRACTION
+
 
 @dataclass
 class ModelArguments:
@@ -35,8 +37,9 @@ class ModelArguments:
 class DataArguments:
     dataset_name: str = field(default="cifake", metadata={"help": "'cifake', a local dataset name, or a Hub dataset id."})
     dataset_path: str | None = field(default=None, metadata={"help": "Explicit path (zip or folder); overrides the search."})
-    validation_fraction: float = field(default=0.1, metadata={"help": "Share of train held out for validation."})
-    split_seed: int = field(default=42, metadata={"help": "Seed of the stratified validation carve."})
+    validation_fraction: float = field(
+        default=VALIDATION_FRACTION, metadata={"help": "Share of train held out for validation."})
+    split_seed: int = field(default=SPLIT_SEED, metadata={"help": "Seed of the stratified validation carve."})
     drop_duplicates: bool = field(default=False, metadata={"help": "Drop repeated and test-leaked images from train."})
     strict_data: bool = field(default=False, metadata={"help": "Fail on the first unreadable image instead of skipping it."})
     label_map: str | None = field(default=None, metadata={"help": 'JSON folder/label -> real|fake, e.g. \'{"ai": "fake"}\'.'})
@@ -184,9 +187,10 @@ class EvaluationArguments:
         metadata={"help": "Average each image's logits with its mirror image's (for models trained with flips)."},
     )
     validation_fraction: float = field(
-        default=0.1, metadata={"help": "With --split validation: the share of train the run held out (train.py's)."}
+        default=VALIDATION_FRACTION,
+        metadata={"help": "With --split validation: the share of train the run held out (train.py's)."},
     )
-    split_seed: int = field(default=42, metadata={"help": "With --split validation: the run's --split_seed."})
+    split_seed: int = field(default=SPLIT_SEED, metadata={"help": "With --split validation: the run's --split_seed."})
 
 
 def parse_evaluation_arguments(argv: list[str] | None = None) -> EvaluationArguments:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from datasets import Dataset
 
-from .data import load_detection_dataset
+from .data import SPLIT_SEED, VALIDATION_FRACTION, load_detection_dataset
 from .inference import load_detector, predict_split, run_name
 from .metrics import detection_metrics
 from .plots import plot_confusion_matrix, plot_reliability_diagram
@@ -70,8 +70,8 @@ def evaluate_model(
     batch_size: int = 256,
     max_samples: int | None = None,
     test_time_flip: bool = False,
-    validation_fraction: float = 0.1,
-    split_seed: int = 42,
+    validation_fraction: float = VALIDATION_FRACTION,
+    split_seed: int = SPLIT_SEED,
 ) -> dict:
     """Evaluate the model folder ``model``; results go to ``output_dir`` (default ``MODEL/eval/DATASET-SPLIT``,
     ``...-flip`` with ``test_time_flip``)."""

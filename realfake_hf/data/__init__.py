@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from datasets import DatasetDict
 
-from .cifake import CIFAR10_CLASSES, import_cifake, stratified_validation_split
+from .cifake import CIFAR10_CLASSES, SPLIT_SEED, VALIDATION_FRACTION, import_cifake, stratified_validation_split
 from .imagefolder import import_imagefolder
 from .importer import LABEL_NAMES, DataError, import_report
 from .locate import DataNotFoundError, locate_dataset
@@ -23,8 +23,8 @@ from .pipeline import PixelTransform, collate_pixels, with_model_inputs
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CIFAR10_CLASSES", "LABEL_NAMES", "DataError", "DataNotFoundError", "PixelTransform", "collate_pixels",
-    "drop_duplicate_images", "import_dataset", "import_report", "load_detection_dataset", "with_model_inputs",
+    "CIFAR10_CLASSES", "LABEL_NAMES", "SPLIT_SEED", "VALIDATION_FRACTION", "DataError", "DataNotFoundError",
+    "PixelTransform", "collate_pixels", "drop_duplicate_images", "import_dataset", "import_report", "load_detection_dataset", "with_model_inputs",
 ]
 
 
@@ -62,8 +62,8 @@ def import_dataset(
 def load_detection_dataset(
     name: str = "cifake",
     path: str | None = None,
-    validation_fraction: float = 0.1,
-    seed: int = 42,
+    validation_fraction: float = VALIDATION_FRACTION,
+    seed: int = SPLIT_SEED,
     drop_duplicates: bool = False,
     strict: bool = False,
     label_map: dict | str | None = None,

@@ -17,6 +17,10 @@ CIFAR10_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 ]
 KAGGLE_LABELS = {"REAL": "real", "FAKE": "fake"}
+# The validation carve's defaults, one place for all: training and every later evaluation of its validation split
+# must carve the same images, or "validation" would include images the model trained on.
+VALIDATION_FRACTION = 0.1
+SPLIT_SEED = 42
 _MEMBER = re.compile(r"^(?:.*/)?(train|test)/(REAL|FAKE)/([^/]+)$")
 _CLASS_SUFFIX = re.compile(r"\((\d+)\)$")
 
