@@ -24,7 +24,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CIFAR10_CLASSES", "LABEL_NAMES", "SPLIT_SEED", "VALIDATION_FRACTION", "DataError", "DataNotFoundError",
-    "PixelTransform", "collate_pixels", "drop_duplicate_images", "import_dataset", "import_report", "load_detection_dataset", "with_model_inputs",
+    "PixelTransform", "collate_pixels", "drop_duplicate_images", "import_dataset", "import_report",
+    "load_detection_dataset", "with_model_inputs",
 ]
 
 
