@@ -100,6 +100,12 @@ def wall_time_before(checkpoint: str | None) -> float:
     return float(saved[WallTimeCallback.__name__]["args"]["earlier_s"])
 
 
+def stopped_by_signal(trainer) -> bool:
+    """Whether ``--enable_jit_checkpoint`` stopped the run early: the Trainer's own SIGTERM handling saves a
+    checkpoint and ends ``train()`` as if training were over."""
+    return bool(trainer.args.enable_jit_checkpoint) and trainer.state.global_step < trainer.state.max_steps
+
+
 def compute_accuracy(eval_prediction) -> dict:
     logits, labels = eval_prediction.predictions, eval_prediction.label_ids
     return {"accuracy": float(accuracy_score(labels, np.argmax(logits, axis=-1)))}
@@ -222,6 +228,15 @@ def train_detector(
         callbacks=callbacks,
     )
     train_result = trainer.train(resume_from_checkpoint=resume_from)
+    if stopped_by_signal(trainer):
+        # The JIT checkpoint holds the steps done when the signal came (the model in memory may have taken one
+        # more); neither is the finished run: saving or testing either here would publish a half-trained run.
+        logger.warning(
+            "Stopped by SIGTERM at step %d of %d; checkpoint saved in %s. Rerun the same command to resume.",
+            trainer.state.global_step, trainer.state.max_steps, output_dir,
+        )
+        trainer.accelerator.end_training()
+        return {"train": train_result.metrics, "stopped_at_step": trainer.state.global_step}
     # Under --bf16/--fp16 the Trainer's Accelerator wraps forward() in autocast, and the wrapper stays on the
     # model after training; without it, what is computed below is float32, as evaluate.py computes it from the
     # saved model, so the committed test numbers are those anyone reloading the model gets.
@@ -229,8 +244,8 @@ def train_detector(
     if averaging is not None:
         # Without augmentation: the statistics are those of the images the model will be shown.
         bn_split = seeded_subset(train_split, BATCH_NORM_UPDATE_IMAGES, training_args.seed)
-        averaging.apply_to(inference_model, with_model_inputs(bn_split, size, **normalisation),
-                           training_args.per_device_eval_batch_size)
+        bn_pixels = with_model_inputs(bn_split, size, num_proc=data_args.preprocessing_num_workers, **normalisation)
+        averaging.apply_to(inference_model, bn_pixels, training_args.per_device_eval_batch_size)
     trainer.save_model()  # the best (or averaged) model, with the image processor
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)

@@ -141,6 +141,39 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     assert run["wall_time_before_resume_s"] == earlier > 0 and run["wall_time_s"] > earlier
 
 
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_between_scheduled_ones_and_the_run_resumes_from_it(tmp_path, mini_cifake_zip):
+    output_dir = tmp_path / "run"
+    command = _train_command(
+        output_dir, mini_cifake_zip, "--num_train_epochs", "20", "--save_strategy", "steps", "--save_steps", "1000",
+        "--eval_strategy", "steps", "--eval_steps", "5", "--logging_strategy", "steps", "--logging_steps", "5",
+        "--evaluate_test", "false", "--enable_jit_checkpoint", "true",
+    )
+    log = tmp_path / "first.log"  # a file, not a pipe: an unread pipe that fills up would block the run
+    with log.open("w") as stderr_file:
+        first = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=stderr_file)
+    deadline = time.time() + 240
+    while not (output_dir / "history.csv").exists():  # written at the first evaluation: training has begun
+        assert first.poll() is None and time.time() < deadline, "first run ended before its first evaluation"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGTERM)
+    first.wait(timeout=120)
+    stderr = log.read_text()
+    assert first.returncode == 0, stderr[-3000:]
+    stopped_at = find_resumable_checkpoint(output_dir)
+    assert stopped_at is not None, "no complete checkpoint after SIGTERM (no scheduled save comes before step 1000)"
+    steps_done = int(Path(stopped_at).name.split("-")[1])
+    assert 5 <= steps_done < 280 and "Rerun the same command to resume" in stderr
+    # Nothing of a finished run is written from the half-trained model.
+    assert not any((output_dir / name).exists() for name in ("model.safetensors", "run_info.json", "README.md"))
+
+    second = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"Resuming from {stopped_at}" in second.stderr
+    assert json.loads((output_dir / "trainer_state.json").read_text())["global_step"] == 280
+    assert (output_dir / "model.safetensors").exists() and (output_dir / "run_info.json").exists()
+
+
 def test_resumed_run_evaluates_a_checkpoint_saved_before_its_epoch_evaluation(tmp_path, mini_cifake_zip):
     output_dir = tmp_path / "run"
     argv = [*tiny_training_argv(output_dir, mini_cifake_zip), "--save_strategy", "steps", "--save_steps", "14",
