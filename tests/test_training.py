@@ -109,14 +109,19 @@ def _train_command(output_dir: Path, dataset: Path, *extra: str) -> list[str]:
     return [sys.executable, "train.py", "--config", PAPER_CNN_CONFIG, *tiny_training_argv(output_dir, dataset), *extra]
 
 
+def _interruptible_run_command(output_dir: Path, dataset: Path, save_steps: int, *extra: str) -> list[str]:
+    """280 steps (20 epochs of the mini set) evaluated every 5: long enough to be stopped in the middle."""
+    return _train_command(
+        output_dir, dataset, "--num_train_epochs", "20", "--save_strategy", "steps", "--save_steps", str(save_steps),
+        "--eval_strategy", "steps", "--eval_steps", "5", "--logging_strategy", "steps", "--logging_steps", "5",
+        "--evaluate_test", "false", *extra,
+    )
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
     output_dir = tmp_path / "run"
-    command = _train_command(
-        output_dir, mini_cifake_zip, "--num_train_epochs", "20", "--save_strategy", "steps", "--save_steps", "5",
-        "--eval_strategy", "steps", "--eval_steps", "5", "--logging_strategy", "steps", "--logging_steps", "5",
-        "--evaluate_test", "false",
-    )
+    command = _interruptible_run_command(output_dir, mini_cifake_zip, save_steps=5)
     first = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while not (output_dir / "checkpoint-10" / "trainer_state.json").exists():
@@ -144,11 +149,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, mini_cifake_zip):
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_between_scheduled_ones_and_the_run_resumes_from_it(tmp_path, mini_cifake_zip):
     output_dir = tmp_path / "run"
-    command = _train_command(
-        output_dir, mini_cifake_zip, "--num_train_epochs", "20", "--save_strategy", "steps", "--save_steps", "1000",
-        "--eval_strategy", "steps", "--eval_steps", "5", "--logging_strategy", "steps", "--logging_steps", "5",
-        "--evaluate_test", "false", "--enable_jit_checkpoint", "true",
-    )
+    command = _interruptible_run_command(output_dir, mini_cifake_zip, 1000, "--enable_jit_checkpoint", "true")
     log = tmp_path / "first.log"  # a file, not a pipe: an unread pipe that fills up would block the run
     with log.open("w") as stderr_file:
         first = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=stderr_file)
