@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 from transformers import TrainerControl, TrainerState
 
 from conftest import PAPER_CNN_CONFIG, ROOT, tiny_training_argv
-from realfake_hf.arguments import parse_arguments
+from realfake_hf.arguments import DetectorTrainingArguments, parse_arguments
 from realfake_hf.evaluation import evaluate_model
+from realfake_hf.models import create_model
+from realfake_hf.robustness.adversarial_training import DetectorTrainer
 from realfake_hf.training import (
     WallTimeCallback, find_resumable_checkpoint, lacks_its_epoch_evaluation, train_detector, wall_time_before,
 )
@@ -287,3 +290,29 @@ def test_runs_are_compared_epoch_for_epoch(trained_tiny_model, tmp_path):
     assert table[trained_tiny_model.name].tolist() == history["eval_accuracy"].tolist()
     assert table["shorter"].isna().tolist() == [False, True]  # a run that stopped earlier leaves a gap
     assert (tmp_path / "by_epoch.png").stat().st_size > 0 and (tmp_path / "by_epoch.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["vit_scratch", "efficientnet_lite0", "paper_cnn"])
+def test_trainer_checkpoint_loading_restores_every_weight(tmp_path, name):
+    """Resume and load_best_model_at_end: a ViT's checkpoint stores its attention under the Hub's names, which the
+    Trainer's own loading skipped (96 tensors left as they were); every weight must come back, for the timm
+    wrapper and our own models too."""
+    torch.manual_seed(0)
+    checkpoint = create_model(name)
+    checkpoint.save_pretrained(tmp_path / "checkpoint-1")
+    torch.manual_seed(1)
+    trainer = DetectorTrainer(model=create_model(name), args=DetectorTrainingArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to="none"))
+
+    def assert_restored():
+        restored = trainer.model.state_dict()
+        assert [key for key, value in checkpoint.state_dict().items() if not torch.equal(value, restored[key])] == []
+
+    trainer._load_from_checkpoint(str(tmp_path / "checkpoint-1"))
+    assert_restored()
+    with torch.no_grad():
+        for parameter in trainer.model.parameters():
+            parameter.add_(1.0)
+    trainer.state.best_model_checkpoint = str(tmp_path / "checkpoint-1")
+    trainer._load_best_model()
+    assert_restored()
