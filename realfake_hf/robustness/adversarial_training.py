@@ -15,8 +15,9 @@ class DetectorTrainer(Trainer):
     # transformers 5.x saves ViT and DINOv2 weights under their Hub names (``attention.attention.query``) and
     # renames them on ``from_pretrained`` (``attention.q_proj``), but the Trainer's own checkpoint loading (resume,
     # ``load_best_model_at_end``) reads the file into ``load_state_dict(strict=False)`` without the renaming: 96
-    # attention tensors kept the values they had (pretrained ones on resume) with only a warning. Loading through
-    # ``from_pretrained`` applies the renaming, and ``strict`` makes any other mismatch an error.
+    # tensors (DINOv2-S's attention, all of our ViT's encoder layers) kept the values they had (pretrained ones on
+    # resume) with only a warning. Loading through ``from_pretrained`` applies the renaming, and ``strict`` makes
+    # any other mismatch an error.
     # DeepSpeed and FSDP shard the weights and keep their own loaders.
     def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
         if self.is_deepspeed_enabled or self.is_fsdp_enabled:
