@@ -81,7 +81,8 @@ def create_model(
 
 
 def continue_from_trained(model: PreTrainedModel, folder: str) -> PreTrainedModel:
-    """``model``'s architecture with the weights of a trained detector folder (train.py's ``model/``).
+    """``model``'s architecture with the weights of a trained detector folder (train.py's ``model/``, or a Trainer
+    checkpoint: ``DetectorTrainer`` resumes and reloads the best epoch through this).
 
     The config asked for decides the architecture; the folder must hold exactly its weights, so a wrong folder
     (another model, other widths or image size) fails here with the keys that differ, instead of transformers'

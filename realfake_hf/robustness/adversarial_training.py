@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 from transformers import Trainer
 
+from ..models import continue_from_trained
 from .attacks import PixelSpaceDetector, make_attack
 
 
@@ -48,6 +49,6 @@ class DetectorTrainer(Trainer):
 
 
 def load_checkpoint_weights(model, checkpoint_dir) -> None:
-    """Every weight of ``model`` from a ``save_pretrained`` folder (a Trainer checkpoint), names converted."""
-    saved = type(model).from_pretrained(checkpoint_dir)
-    model.load_state_dict(saved.state_dict(), strict=True)
+    """Every weight of ``model`` from a ``save_pretrained`` folder (a Trainer checkpoint), names converted, copied
+    into the model the optimizer holds."""
+    model.load_state_dict(continue_from_trained(model, checkpoint_dir).state_dict(), strict=True)
