@@ -1,5 +1,6 @@
 import io
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -68,6 +69,20 @@ def test_second_load_uses_the_arrow_cache(mini_cifake_zip):
     second = import_dataset("cifake", str(mini_cifake_zip))
     assert first["train"].cache_files == second["train"].cache_files
     assert import_report(second["train"])["train"]["n_imported"] == 240
+
+
+def test_zip_cache_follows_its_contents_not_its_path_or_mtime(tmp_path, mini_cifake_zip, mini_cifake_members):
+    copy = tmp_path / "moved" / "archive.zip"
+    copy.parent.mkdir()
+    copy.write_bytes(mini_cifake_zip.read_bytes())
+    os.utime(copy, (1, 1))
+    original = import_dataset("cifake", str(mini_cifake_zip))
+    assert import_dataset("cifake", str(copy))["train"].cache_files == original["train"].cache_files
+    replaced = mini_cifake_members[0]
+    edited = write_mini_zip(
+        tmp_path / "edited.zip", mini_cifake_members[1:], {replaced: jpeg_bytes(Image.new("RGB", (32, 32), "red"))}
+    )
+    assert import_dataset("cifake", str(edited))["train"].cache_files != original["train"].cache_files
 
 
 def test_extracted_folder_and_zip_give_the_same_rows(tmp_path, mini_cifake_zip):

@@ -42,20 +42,24 @@ def _read_member(archive: zipfile.ZipFile, member: str) -> bytes:
     return archive.read(member)
 
 
-def _records_from_zip(path: Path) -> tuple[dict[str, list[ImageRecord]], tuple]:
+def _records_from_zip(path: Path) -> tuple[dict[str, list[ImageRecord]], list[tuple]]:
     archive = zipfile.ZipFile(path)
     splits: dict[str, list[ImageRecord]] = {"train": [], "test": []}
+    # Keyed on what the zip holds (each member's CRC-32, read from its directory without decompressing), not on
+    # its path or mtime: a copied, moved or re-mounted archive reuses the cache (each re-import left up to 4 GB of
+    # Arrow behind with its decoded-image caches), and an edited member still invalidates it.
+    fingerprint = []
     for info in archive.infolist():
         match = _MEMBER.match(info.filename)
         if info.is_dir() or not match or match.group(3).startswith("."):
             continue
         split, folder, base = match.groups()
         name = f"{split}/{folder}/{base}"
+        fingerprint.append((name, info.CRC, info.file_size))
         splits[split].append(
             ImageRecord(name, KAGGLE_LABELS[folder], content_from_file_name(base), partial(_read_member, archive, info.filename))
         )
-    stat = path.stat()
-    return splits, (str(path), stat.st_size, stat.st_mtime_ns)
+    return splits, fingerprint
 
 
 def _records_from_folder(root: Path) -> tuple[dict[str, list[ImageRecord]], tuple]:
